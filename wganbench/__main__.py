@@ -1,0 +1,5 @@
+import sys
+
+from wganbench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,160 @@
+"""The ``wganbench`` command line. Subcommands: ``train``, ``list``.
+
+Options of ``train`` are generated from :class:`~wganbench.config.TrainConfig`, so the CLI and
+``config.json`` use the same names (``--n-critic`` <-> ``n_critic``). User errors print one line
+and exit with code 2; nothing below this module parses arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from typing import Any, Sequence
+
+from wganbench.errors import UserError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit code 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _fmt_default(v: Any) -> str:
+    if isinstance(v, tuple):
+        return " ".join(str(x) for x in v)
+    return str(v)
+
+
+def _objective_defaults_help(name: str) -> str:
+    from wganbench.objectives import LIPSCHITZ, OBJECTIVES
+
+    parts = []
+    for obj_name, spec in OBJECTIVES.items():
+        value = getattr(spec, name, None)
+        if name in ("clip", "clip_mode", "gp_lambda", "gp_one_sided"):
+            value = LIPSCHITZ.get(spec.lipschitz).owns.get(name)
+        if value is not None:
+            parts.append(f"{obj_name} {_fmt_default(value)}")
+    return "; ".join(parts)
+
+
+def _dataset_defaults_help(name: str) -> str:
+    from wganbench.data import DATASETS
+
+    return "; ".join(f"{n} {_fmt_default(getattr(spec, name))}" for n, spec in DATASETS.items())
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    from wganbench.config import TrainConfig
+
+    for f in dataclasses.fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        meta = f.metadata
+        help_text = meta.get("help", "")
+        choices = meta.get("choices")
+        if choices is not None:
+            help_text += f" ({', '.join(choices())})"
+        if meta.get("per_objective") or f.name in ("clip", "clip_mode", "gp_lambda", "gp_one_sided"):
+            help_text += f". Default per objective: {_objective_defaults_help(f.name)}"
+        elif meta.get("per_dataset"):
+            help_text += f". Default per dataset: {_dataset_defaults_help(f.name)}"
+        elif f.default is not None:
+            help_text += f". Default: {_fmt_default(f.default)}"
+        kwargs: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "help": help_text}
+        type_name = str(f.type)
+        if "bool" in type_name:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif "tuple" in type_name:
+            kwargs.update(type=float, nargs=2, metavar=("B1", "B2"))
+        elif type_name.startswith("int"):
+            kwargs.update(type=int, metavar="N")
+        elif type_name.startswith("float"):
+            kwargs.update(type=float, metavar="X")
+        else:
+            kwargs.update(metavar=f.name.upper())
+        parser.add_argument(flag, **kwargs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="wganbench", description="Reproduce and benchmark Wasserstein GANs.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    train = sub.add_parser(
+        "train", help="train one run (GAN, WGAN-clip, WGAN-GP) and write it to --out",
+        description="Train one run. Writes config.json, provenance.json, metrics.csv, "
+                    "checkpoint.pt and samples.png into --out.")
+    _add_config_options(train)
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run in --out from its checkpoint.pt")
+
+    sub.add_parser("list", help="list objectives, datasets, models, losses, Lipschitz methods")
+    return parser
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from wganbench.config import TrainConfig
+    from wganbench.runner import config_for_resume, train
+
+    given = {k: v for k, v in vars(args).items() if k not in ("command", "resume")}
+    if "betas" in given:
+        given["betas"] = tuple(given["betas"])
+    if args.resume:
+        if "out" not in given:
+            raise UserError("--resume needs --out, the folder of the run to continue")
+        cfg = config_for_resume(given["out"], given)
+    else:
+        cfg = TrainConfig(**given)
+    result = train(cfg, resume=args.resume)
+    row = result.last_row
+    summary = ", ".join(f"{k} {row[k]:.4g}" for k in ("w_estimate", "w1") if k in row
+                        and row[k] == row[k])
+    print(f"wrote {result.out} (step {result.step}{', ' + summary if summary else ''})")
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from wganbench.data import DATASETS
+    from wganbench.models import MODELS
+    from wganbench.objectives import LIPSCHITZ, LOSSES, OBJECTIVES, OPTIMIZERS
+
+    print("objectives:")
+    for name, spec in OBJECTIVES.items():
+        print(f"  {name:<16} {spec.source}")
+    print("datasets:")
+    for name, spec in DATASETS.items():
+        print(f"  {name:<16} {spec.source}")
+    for title, reg in (("models", MODELS), ("Lipschitz methods", LIPSCHITZ),
+                       ("optimizers", OPTIMIZERS)):
+        print(f"{title}:")
+        for name, entry in reg.items():
+            print(f"  {name:<16} {entry.source}")
+    print("losses:")
+    for name, loss in LOSSES.items():
+        print(f"  {name:<16} {(type(loss).__doc__ or '').strip().splitlines()[0]}")
+    return 0
+
+
+COMMANDS = {"train": _cmd_train, "list": _cmd_list}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as e:
+        print(f"wganbench {args.command}: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("wganbench: interrupted; the last checkpoint is kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""Typed training configuration: one dataclass, the same field names on the CLI and in config.json.
+
+Fields left as ``None`` take the default of the objective (its paper's Algorithm 1) or of the
+dataset (the authors' code); :func:`resolve` fills them in and validates every value, raising a
+one-line :class:`~wganbench.errors.UserError` naming the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from wganbench.data import DATASETS
+from wganbench.errors import UserError
+from wganbench.latent import parse_latent
+from wganbench.models import MODELS
+from wganbench.objectives import LIPSCHITZ, LOSSES, OBJECTIVES, OPTIMIZERS
+from wganbench.objectives.lipschitz import WeightClipping
+
+
+def _f(default: Any, help: str, **metadata: Any) -> Any:
+    return field(default=default, metadata={"help": help, **metadata})
+
+
+@dataclass
+class TrainConfig:
+    """One training run. ``None`` means "the default of the objective or dataset"."""
+
+    objective: str = _f("wgan-gp", "objective: loss x Lipschitz method x optimiser defaults",
+                        choices=OBJECTIVES.names)
+    dataset: str = _f("8gaussians", "training data", choices=DATASETS.names)
+    steps: int = _f(2000, "generator iterations to train for (each after n_critic critic steps)")
+    seed: int = _f(0, "seed of every random stream (init, data, noise, penalty)")
+    out: str | None = _f(None, "run folder; default runs/OBJECTIVE_DATASET_seedSEED")
+    device: str = _f("auto", "cpu, cuda, cuda:N, or auto (cuda when available)")
+    batch_size: int | None = _f(None, "batch size m of real and of fake samples", per_objective=True)
+    lr: float | None = _f(None, "learning rate alpha of both networks", per_objective=True)
+    optimizer: str | None = _f(None, "optimiser of both networks", per_objective=True,
+                               choices=OPTIMIZERS.names)
+    betas: tuple[float, float] | None = _f(None, "Adam beta1 beta2", per_objective=True)
+    n_critic: int | None = _f(None, "critic steps per generator step", per_objective=True)
+    critic_burst: bool = _f(False, "100 critic steps for the first 25 generator iterations and "
+                                   "every 500th, as the WGAN authors' main.py")
+    loss: str | None = _f(None, "adversarial loss", per_objective=True, choices=LOSSES.names)
+    lipschitz: str | None = _f(None, "Lipschitz method of the critic", per_objective=True,
+                               choices=LIPSCHITZ.names)
+    clip: float | None = _f(None, "weight-clipping bound c (WGAN Alg. 1)")
+    clip_mode: str | None = _f(None, "clip 'after' each critic step (WGAN Alg. 1) or "
+                                     "'before' it (WGAN authors' main.py)",
+                               choices=lambda: list(WeightClipping.MODES))
+    gp_lambda: float | None = _f(None, "gradient-penalty weight lambda (WGAN-GP Alg. 1)")
+    gp_one_sided: bool | None = _f(None, "one-sided penalty max(0, ||g|| - 1)^2 (WGAN-GP App. C)")
+    generator: str | None = _f(None, "generator model", per_dataset=True, choices=MODELS.names)
+    critic: str | None = _f(None, "critic model", per_dataset=True, choices=MODELS.names)
+    width: int | None = _f(None, "hidden units per MLP layer", per_dataset=True)
+    depth: int | None = _f(None, "hidden layers per MLP", per_dataset=True)
+    latent: str | None = _f(None, "noise p(z): 'normal' or 'uniform:LOW:HIGH'", per_dataset=True)
+    latent_dim: int | None = _f(None, "noise dimension", per_dataset=True)
+    log_every: int = _f(10, "log a metrics row every N generator iterations")
+    eval_every: int = _f(100, "compute the exact W1 every N generator iterations")
+    eval_samples: int = _f(1000, "samples per side for the exact W1 (generated vs real)")
+    checkpoint_every: int = _f(200, "write checkpoint.pt every N generator iterations")
+    progress: bool = _f(True, "show a progress bar")
+
+    # ---- serialisation -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        if d["betas"] is not None:
+            d["betas"] = list(d["betas"])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise UserError(f"unknown config field(s) {', '.join(unknown)}")
+        d = dict(d)
+        if d.get("betas") is not None:
+            d["betas"] = tuple(float(b) for b in d["betas"])
+        return cls(**d)
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+
+#: fields that do not change what a run computes; left out of the config hash
+NON_SEMANTIC_FIELDS = ("out", "device", "progress", "checkpoint_every")
+#: fields a resumed run may change
+RESUMABLE_FIELDS = ("steps", "device", "progress", "checkpoint_every", "out")
+
+
+def config_hash(cfg: TrainConfig) -> str:
+    """sha256 (first 16 hex digits) of the resolved experiment, seed excluded, so that the runs
+    of one experiment over several seeds share a hash."""
+    d = {k: v for k, v in cfg.to_dict().items() if k not in NON_SEMANTIC_FIELDS + ("seed",)}
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# ---- resolution and validation -------------------------------------------------------------
+
+def _require(ok: bool, name: str, value: Any, allowed: str) -> None:
+    if not ok:
+        raise UserError(f"--{name.replace('_', '-')} {value!r}: {allowed}")
+
+
+def _lipschitz_fields() -> set[str]:
+    fields: set[str] = set()
+    for _, entry in LIPSCHITZ.items():
+        fields |= set(entry.owns)
+    return fields
+
+
+def resolve(cfg: TrainConfig) -> TrainConfig:
+    """Fill every ``None`` with its objective or dataset default and validate all values."""
+    spec = OBJECTIVES.get(cfg.objective)
+    data = DATASETS.get(cfg.dataset)
+    c = dataclasses.replace(cfg)
+
+    c.loss = c.loss or spec.loss
+    LOSSES.get(c.loss)
+    c.lipschitz = c.lipschitz or spec.lipschitz
+    lip = LIPSCHITZ.get(c.lipschitz)
+    for name in sorted(_lipschitz_fields()):
+        value = getattr(c, name)
+        if name in lip.owns:
+            if value is None:
+                setattr(c, name, lip.owns[name])
+        elif value is not None:
+            owners = [n for n, e in LIPSCHITZ.items() if name in e.owns]
+            raise UserError(
+                f"--{name.replace('_', '-')} {value!r}: applies only with --lipschitz "
+                f"{'/'.join(owners)}; objective {c.objective!r} uses --lipschitz {c.lipschitz!r}")
+
+    c.optimizer = c.optimizer or spec.optimizer
+    opt = OPTIMIZERS.get(c.optimizer)
+    if opt.uses_betas:
+        if c.betas is None:
+            c.betas = spec.betas if (c.optimizer == spec.optimizer and spec.betas) else (0.9, 0.999)
+    elif c.betas is not None:
+        raise UserError(f"--betas {list(c.betas)}: optimizer {c.optimizer!r} takes no betas")
+    c.lr = spec.lr if c.lr is None else c.lr
+    c.n_critic = spec.n_critic if c.n_critic is None else c.n_critic
+    c.batch_size = spec.batch_size if c.batch_size is None else c.batch_size
+
+    c.generator = c.generator or data.generator
+    c.critic = c.critic or data.critic
+    MODELS.get(c.generator)
+    MODELS.get(c.critic)
+    c.width = data.width if c.width is None else c.width
+    c.depth = data.depth if c.depth is None else c.depth
+    c.latent = c.latent or data.latent
+    c.latent_dim = data.latent_dim if c.latent_dim is None else c.latent_dim
+    c.out = c.out or f"runs/{c.objective}_{c.dataset}_seed{c.seed}"
+    _validate(c)
+    return c
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _validate(c: TrainConfig) -> None:
+    positive_ints = ("steps", "batch_size", "log_every", "eval_every", "checkpoint_every",
+                     "width", "latent_dim")
+    for name in positive_ints:
+        v = getattr(c, name)
+        _require(_is_int(v) and v > 0, name, v, "must be a positive integer")
+    _require(_is_int(c.seed) and c.seed >= 0, "seed", c.seed, "must be an integer >= 0")
+    _require(_is_int(c.n_critic) and c.n_critic >= 1, "n_critic", c.n_critic,
+             "must be an integer >= 1")
+    _require(_is_int(c.depth) and c.depth >= 0, "depth", c.depth, "must be an integer >= 0")
+    _require(_is_int(c.eval_samples) and c.eval_samples >= 2, "eval_samples", c.eval_samples,
+             "must be an integer >= 2")
+    _require(_is_num(c.lr) and c.lr > 0 and c.lr == c.lr, "lr", c.lr, "must be a number > 0")
+    if c.betas is not None:
+        _require(len(c.betas) == 2 and all(_is_num(b) and 0 <= b < 1 for b in c.betas),
+                 "betas", list(c.betas), "must be two numbers in [0, 1)")
+    if c.clip is not None:
+        _require(_is_num(c.clip) and c.clip > 0, "clip", c.clip, "must be a number c > 0")
+    if c.clip_mode is not None:
+        _require(c.clip_mode in WeightClipping.MODES, "clip_mode", c.clip_mode,
+                 f"choose from: {', '.join(WeightClipping.MODES)}")
+    if c.gp_lambda is not None:
+        _require(_is_num(c.gp_lambda) and c.gp_lambda >= 0, "gp_lambda", c.gp_lambda,
+                 "must be a number lambda >= 0")
+    _require(isinstance(c.device, str) and (c.device in ("auto", "cpu", "cuda")
+             or (c.device.startswith("cuda:") and c.device[5:].isdigit())),
+             "device", c.device, "choose from: auto, cpu, cuda, cuda:N")
+    parse_latent(c.latent, c.latent_dim)

@@ -1,0 +1,86 @@
+"""One critic step and one generator step: the inner lines of WGAN Alg. 1 and WGAN-GP Alg. 1.
+
+An :class:`Objective` composes an adversarial loss with a Lipschitz method. Written once, it
+serves every objective:
+
+* ``gan`` / ``gan-ns``: loss minimax / non-saturating, no constraint (Goodfellow 2014 Alg. 1);
+* ``wgan-clip``: Wasserstein loss, weight clipping (WGAN Alg. 1);
+* ``wgan-gp``: Wasserstein loss, gradient penalty (WGAN-GP Alg. 1).
+
+The steps take the modules, optimiser, batch and random generator as arguments and keep no
+state of their own, so a data-parallel wrapper or a vectorised seed ensemble can call them with
+other modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from wganbench.objectives.lipschitz import LIPSCHITZ, LipschitzMethod
+from wganbench.objectives.losses import LOSSES, AdversarialLoss
+
+
+@dataclass
+class CriticStepStats:
+    """Tensors (not yet synchronised to the host) describing one critic update."""
+
+    loss: torch.Tensor  # total critic loss, penalty included
+    estimate: torch.Tensor  # E f(real) - E f(fake), or the JS estimate for GAN losses
+    penalty: torch.Tensor  # the weighted penalty term (0 without one)
+
+
+class Objective:
+    def __init__(self, loss: AdversarialLoss, lipschitz: LipschitzMethod) -> None:
+        self.loss = loss
+        self.lipschitz = lipschitz
+
+    @classmethod
+    def from_config(cls, cfg) -> "Objective":
+        entry = LIPSCHITZ.get(cfg.lipschitz)
+        options = {name: getattr(cfg, name) for name in entry.owns}
+        return cls(LOSSES.get(cfg.loss), entry.factory(**options))
+
+    def critic_step(self, generator: nn.Module, critic: nn.Module, opt: torch.optim.Optimizer,
+                    real: torch.Tensor, z: torch.Tensor,
+                    penalty_rng: torch.Generator) -> CriticStepStats:
+        """One critic update (WGAN-GP Alg. 1 lines 3-9; WGAN Alg. 1 lines 3-7).
+
+        Real and fake batches go through the critic in separate calls, as in both papers' code,
+        so a critic with batch norm sees per-source batch statistics. The fake batch is made
+        without a graph through the generator: the critic step does not need one.
+        """
+        with torch.no_grad():
+            fake = generator(z)
+        self.lipschitz.before_critic_step(critic)
+        real_scores = critic(real).view(-1)
+        fake_scores = critic(fake).view(-1)
+        loss = self.loss.critic_loss(real_scores, fake_scores)
+        penalty = self.lipschitz.penalty(critic, real, fake, penalty_rng)
+        total = loss if penalty is None else loss + penalty.value
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        opt.step()
+        self.lipschitz.after_critic_step(critic)
+        with torch.no_grad():
+            estimate = self.loss.estimate(real_scores, fake_scores)
+        pen_value = penalty.value.detach() if penalty is not None else torch.zeros((), device=real.device)
+        return CriticStepStats(total.detach(), estimate, pen_value)
+
+    def generator_step(self, generator: nn.Module, critic: nn.Module,
+                       opt: torch.optim.Optimizer, z: torch.Tensor) -> torch.Tensor:
+        """One generator update on fresh noise (WGAN Alg. 1 lines 8-10; WGAN-GP lines 11-12).
+
+        The critic's parameters are frozen meanwhile, so no gradient is computed for them.
+        """
+        critic.requires_grad_(False)
+        try:
+            loss = self.loss.generator_loss(critic(generator(z)).view(-1))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        finally:
+            critic.requires_grad_(True)
+        return loss.detach()

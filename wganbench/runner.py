@@ -1,0 +1,337 @@
+"""The one training loop: n_critic critic steps, then one generator step, for any objective.
+
+Per generator iteration (WGAN Alg. 1 / WGAN-GP Alg. 1): ``n_critic`` critic updates, each on a
+new real batch and fresh noise, then one generator update on fresh noise. Every ``log_every``
+iterations a row goes to ``metrics.csv``; every ``eval_every`` iterations the exact W1 between
+generated and real samples is added to it; every ``checkpoint_every`` iterations the whole state
+(models, optimisers, every random stream, data position) is saved, so a killed run resumes
+exactly where it was.
+
+Randomness: model initialisation and the data, noise and penalty streams each have their own
+``torch.Generator``, seeded from (seed, rank, stream). Diagnostics (W1, gradient norms) draw
+from a generator seeded from (seed, step), so evaluating more often never changes training.
+
+Shaped for what comes later: ``rank``/``world_size`` seed per-rank streams and make only rank 0
+write (data-parallel training under torchrun); the steps themselves live in
+:class:`~wganbench.objectives.algorithm.Objective` and take modules as arguments (a vectorised
+seed ensemble can pass stacked functional modules).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from wganbench import provenance
+from wganbench.config import RESUMABLE_FIELDS, TrainConfig, config_hash, resolve
+from wganbench.data import get_dataset
+from wganbench.errors import UserError
+from wganbench.latent import parse_latent
+from wganbench.metrics.ot import exact_w1
+from wganbench.models import ModelContext, build_model, preserved_buffers
+from wganbench.objectives import OPTIMIZERS
+from wganbench.objectives.algorithm import Objective
+from wganbench.objectives.lipschitz import input_gradient_norms, interpolate
+from wganbench.results import CsvLog, atomic_write, write_json
+
+METRIC_COLUMNS = ("step", "critic_steps", "critic_loss", "gen_loss", "w_estimate", "penalty",
+                  "grad_norm", "w1", "wall_time")
+CHECKPOINT = "checkpoint.pt"
+CHECKPOINT_FORMAT = 1
+STREAMS = ("data", "noise", "penalty")
+
+#: WGAN authors' main.py: 100 critic iterations for the first 25 generator iterations and at
+#: every 500th one (paper-facts §3, "Critic schedule")
+BURST_CRITIC_ITERS, BURST_FIRST, BURST_EVERY = 100, 25, 500
+
+
+def derive_seed(*keys: int) -> int:
+    """A 63-bit seed from a tuple of integers (numpy's SeedSequence hashing)."""
+    return int(np.random.SeedSequence(list(keys)).generate_state(2, np.uint64)[0] >> np.uint64(1))
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UserError(f"--device {name!r}: CUDA is not available here; use cpu or auto")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UserError(f"--device {name!r}: only {torch.cuda.device_count()} CUDA device(s)")
+    return device
+
+
+def critic_iterations(cfg: TrainConfig, generator_iteration: int) -> int:
+    """Critic steps before generator iteration ``generator_iteration`` (0-based)."""
+    if cfg.critic_burst and (generator_iteration < BURST_FIRST
+                             or generator_iteration % BURST_EVERY == 0):
+        return BURST_CRITIC_ITERS
+    return cfg.n_critic
+
+
+@dataclass
+class RunResult:
+    out: Path
+    step: int
+    last_row: dict[str, Any]
+
+
+class Trainer:
+    """Builds everything a run needs from a resolved :class:`TrainConfig` and trains it."""
+
+    def __init__(self, cfg: TrainConfig, *, rank: int = 0, world_size: int = 1) -> None:
+        self.cfg = cfg
+        self.rank, self.world_size = rank, world_size
+        self.is_main = rank == 0
+        self.device = resolve_device(cfg.device)
+        self.out = Path(cfg.out)
+        self.dataset = get_dataset(cfg.dataset)
+        self.sampler = self.dataset.make()
+        self.latent = parse_latent(cfg.latent, cfg.latent_dim)
+
+        torch.manual_seed(derive_seed(cfg.seed, 0, 0))  # model init: identical on every rank
+        ctx = dict(data_shape=self.dataset.shape, latent_dim=cfg.latent_dim, width=cfg.width,
+                   depth=cfg.depth)
+        self.generator = build_model(cfg.generator, ModelContext("generator", **ctx)).to(self.device)
+        self.objective = Objective.from_config(cfg)
+        critic = build_model(cfg.critic, ModelContext("critic", **ctx)).to(self.device)
+        self.critic = self.objective.lipschitz.prepare_critic(critic)
+        make_opt = OPTIMIZERS.get(cfg.optimizer).build
+        self.opt_g = make_opt(self.generator.parameters(), cfg.lr, cfg.betas)
+        self.opt_c = make_opt(self.critic.parameters(), cfg.lr, cfg.betas)
+
+        self.streams = {
+            name: torch.Generator(self.device).manual_seed(derive_seed(cfg.seed, rank, 1 + i))
+            for i, name in enumerate(STREAMS)
+        }
+        self.step = 0  # generator iterations done
+        self.critic_steps = 0
+        self.wall_time = 0.0  # seconds spent in training iterations, summed over sessions
+
+    # ---- one generator iteration ------------------------------------------------------------
+    def noise(self, n: int) -> torch.Tensor:
+        return self.latent.sample(n, self.streams["noise"])
+
+    def train_iteration(self) -> dict[str, torch.Tensor]:
+        """n_critic critic steps, then one generator step. Returns unsynchronised tensors."""
+        m = self.cfg.batch_size
+        for _ in range(critic_iterations(self.cfg, self.step)):
+            real = self.sampler.sample(m, self.streams["data"]).to(self.device)
+            stats = self.objective.critic_step(self.generator, self.critic, self.opt_c, real,
+                                               self.noise(m), self.streams["penalty"])
+            self.critic_steps += 1
+        gen_loss = self.objective.generator_step(self.generator, self.critic, self.opt_g,
+                                                  self.noise(m))
+        self.step += 1
+        return {"critic_loss": stats.loss, "gen_loss": gen_loss, "w_estimate": stats.estimate,
+                "penalty": stats.penalty}
+
+    # ---- diagnostics (never change the training state) --------------------------------------
+    def _eval_rng(self) -> torch.Generator:
+        return torch.Generator(self.device).manual_seed(derive_seed(self.cfg.seed, 2**20, self.step))
+
+    def generate(self, n: int, rng: torch.Generator) -> torch.Tensor:
+        with torch.no_grad(), preserved_buffers(self.generator):
+            return self.generator(self.latent.sample(n, rng))
+
+    def diagnostics(self, with_w1: bool) -> dict[str, float]:
+        """Mean ||grad_x f(x_hat)|| at interpolates of fresh real and generated batches of size m
+        (the points WGAN-GP penalises), and, when asked, the exact W1 between ``eval_samples``
+        generated and ``eval_samples`` real samples."""
+        rng = self._eval_rng()
+        m = self.cfg.batch_size
+        real = self.sampler.sample_eval(m, rng).to(self.device)
+        x_hat = interpolate(real, self.generate(m, rng), rng)
+        with preserved_buffers(self.critic):
+            grad_norm = input_gradient_norms(self.critic, x_hat, create_graph=False).mean().item()
+        out = {"grad_norm": grad_norm, "w1": math.nan}
+        if with_w1 and self.dataset.exact_w1:
+            n = self.cfg.eval_samples
+            real = self.sampler.sample_eval(n, rng)
+            fake = self.generate(n, rng)
+            out["w1"] = exact_w1(fake, real)
+            self._last_eval = (real, fake)
+        return out
+
+    # ---- checkpoints -----------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        rng = {name: g.get_state() for name, g in self.streams.items()}
+        rng["torch"] = torch.get_rng_state()
+        if torch.cuda.is_available():
+            rng["cuda"] = torch.cuda.get_rng_state_all()
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "step": self.step,
+            "critic_steps": self.critic_steps,
+            "wall_time": self.wall_time,
+            "generator": self.generator.state_dict(),
+            "critic": self.critic.state_dict(),
+            "opt_generator": self.opt_g.state_dict(),
+            "opt_critic": self.opt_c.state_dict(),
+            "rng": rng,
+            "sampler": self.sampler.state_dict(),
+            "config": self.cfg.to_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.step = int(state["step"])
+        self.critic_steps = int(state["critic_steps"])
+        self.wall_time = float(state["wall_time"])
+        self.generator.load_state_dict(state["generator"])
+        self.critic.load_state_dict(state["critic"])
+        self.opt_g.load_state_dict(state["opt_generator"])
+        self.opt_c.load_state_dict(state["opt_critic"])
+        for name, g in self.streams.items():
+            g.set_state(state["rng"][name])
+        torch.set_rng_state(state["rng"]["torch"])
+        if "cuda" in state["rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        self.sampler.load_state_dict(state["sampler"])
+
+    def save_checkpoint(self) -> None:
+        state = self.state_dict()
+        atomic_write(self.out / CHECKPOINT, lambda f: torch.save(state, f))
+
+    # ---- the loop --------------------------------------------------------------------------
+    def _row(self, stats: dict[str, torch.Tensor] | None, with_w1: bool) -> dict[str, Any]:
+        row: dict[str, Any] = {"step": self.step, "critic_steps": self.critic_steps}
+        for key in ("critic_loss", "gen_loss", "w_estimate", "penalty"):
+            row[key] = float(stats[key]) if stats is not None else math.nan
+        row.update(self.diagnostics(with_w1))
+        row["wall_time"] = round(self.wall_time, 4)
+        return row
+
+    def _write_samples(self) -> None:
+        if getattr(self, "_last_eval", None) is None:
+            rng = self._eval_rng()
+            n = min(self.cfg.eval_samples, 1000)
+            self._last_eval = (self.sampler.sample_eval(n, rng), self.generate(n, rng))
+        from wganbench.plotting import plot_samples  # matplotlib only when needed
+
+        real, fake = self._last_eval
+        plot_samples(real, fake, self.out / "samples.png",
+                     f"{self.cfg.objective} on {self.cfg.dataset}, seed {self.cfg.seed}, "
+                     f"step {self.step}")
+
+    def run(self, log: CsvLog | None) -> RunResult:
+        cfg = self.cfg
+        last_row: dict[str, Any] = {}
+        if self.step == 0 and log is not None:
+            last_row = self._row(None, with_w1=True)  # the initial generator, for reference
+            log.append(last_row)
+        bar = tqdm(total=cfg.steps, initial=self.step, disable=not (cfg.progress and self.is_main),
+                   desc=f"{cfg.objective}/{cfg.dataset}", unit="it", dynamic_ncols=True)
+        try:
+            while self.step < cfg.steps:
+                t0 = time.perf_counter()
+                stats = self.train_iteration()
+                if self.device.type == "cuda":
+                    torch.cuda.synchronize(self.device)
+                self.wall_time += time.perf_counter() - t0
+                done = self.step == cfg.steps
+                if self.is_main and (self.step % cfg.log_every == 0 or done):
+                    with_w1 = self.step % cfg.eval_every == 0 or done
+                    self._last_eval = None
+                    last_row = self._row(stats, with_w1)
+                    log.append(last_row)
+                    bar.set_postfix({k: f"{last_row[k]:.3g}" for k in ("w_estimate", "w1")
+                                     if not math.isnan(last_row[k])}, refresh=False)
+                if self.is_main and (self.step % cfg.checkpoint_every == 0 or done):
+                    self.save_checkpoint()
+                    self._write_samples()
+                bar.update(1)
+        finally:
+            bar.close()
+            if log is not None:
+                log.close()
+        return RunResult(self.out, self.step, last_row)
+
+
+# ---- entry points used by the CLI and by reproductions -------------------------------------
+
+def _check_writable(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".wganbench-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise UserError(f"--out {str(out)!r}: cannot write there ({e.strerror or e})") from None
+
+
+def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """Load a checkpoint without executing code from it (``weights_only=True``)."""
+    return torch.load(path, map_location=device, weights_only=True)
+
+
+def config_for_resume(out: str | os.PathLike, given: dict[str, Any]) -> TrainConfig:
+    """The saved configuration of the run in ``out``, with the settings the user gave checked
+    against it: only ``steps``, ``device``, ``progress`` and ``checkpoint_every`` may change."""
+    out = Path(out)
+    if not (out / CHECKPOINT).exists():
+        raise UserError(f"--resume: no checkpoint at {str(out / CHECKPOINT)!r}; start the run "
+                        "without --resume")
+    import json
+
+    try:
+        saved = TrainConfig.from_dict(json.loads((out / "config.json").read_text()))
+    except (OSError, ValueError) as e:
+        raise UserError(f"--resume: cannot read {str(out / 'config.json')!r} ({e})") from None
+    merged = resolve(TrainConfig.from_dict({**saved.to_dict(), **given, "out": str(out)}))
+    for name in saved.to_dict():
+        if name in RESUMABLE_FIELDS:
+            continue
+        if getattr(merged, name) != getattr(saved, name):
+            raise UserError(
+                f"--{name.replace('_', '-')} {getattr(merged, name)!r} contradicts the checkpoint's "
+                f"{getattr(saved, name)!r}; a resumed run may change only "
+                f"{', '.join('--' + f.replace('_', '-') for f in RESUMABLE_FIELDS)}")
+    return merged
+
+
+def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
+    """Train one run and write ``config.json``, ``provenance.json``, ``metrics.csv``,
+    ``checkpoint.pt`` and ``samples.png`` into ``cfg.out``.
+
+    ``cfg`` may hold ``None`` defaults; it is resolved here. With ``resume`` the run continues
+    from ``cfg.out/checkpoint.pt`` (see :func:`config_for_resume` for the CLI's checks).
+    """
+    cfg = resolve(cfg)
+    out = Path(cfg.out)
+    if not resume and (out / "metrics.csv").exists():
+        raise UserError(f"--out {str(out)!r} already holds a run; pass --resume to continue it or "
+                        "choose another --out")
+    _check_writable(out)
+    trainer = Trainer(cfg)
+    log = CsvLog(out / "metrics.csv", METRIC_COLUMNS)
+    prov_path = out / "provenance.json"
+    prov = provenance.collect(trainer.device, seed=cfg.seed, config_hash=config_hash(cfg),
+                              extra={"objective": cfg.objective, "dataset": cfg.dataset,
+                                     "estimate_kind": trainer.objective.loss.estimate_kind})
+    if resume:
+        ckpt_path = out / CHECKPOINT
+        if not ckpt_path.exists():
+            raise UserError(f"--resume: no checkpoint at {str(ckpt_path)!r}")
+        trainer.load_state_dict(load_checkpoint(ckpt_path, trainer.device))
+        log.truncate_after(trainer.step)
+        import json
+
+        first = json.loads(prov_path.read_text()) if prov_path.exists() else prov
+        first.setdefault("resumed", []).append(
+            {k: prov[k] for k in ("start_time", "git_commit", "git_dirty", "device_name")}
+            | {"from_step": trainer.step})
+        prov = first
+    else:
+        log.start()
+    write_json(out / "config.json", cfg.to_dict())
+    write_json(prov_path, prov)
+    return trainer.run(log)
