@@ -1,0 +1,57 @@
+"""Sessions for wganbench. All of them share one virtual environment, ``.nox/shared``, so the
+multi-GB PyTorch install happens once; it is refreshed when ``pyproject.toml`` changes.
+
+    nox -s tests              the test suite (what CI runs)
+    nox -s train-toy          the main job until the figure reproductions land: WGAN-GP on 8gaussians
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+ENV = ROOT / ".nox" / "shared"
+STAMP = ENV / ".wganbench-installed"
+
+nox.options.sessions = ["tests"]
+nox.options.default_venv_backend = "none"
+
+
+def _python() -> Path:
+    return ENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def shared_env(session: nox.Session) -> str:
+    """Create ``.nox/shared`` if needed and install ``wganbench[dev]`` into it (editable) when
+    ``pyproject.toml`` changed since the last install. Returns the environment's python."""
+    py = _python()
+    if not py.exists():
+        session.run(sys.executable, "-m", "venv", str(ENV), external=True)
+    key = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if not STAMP.exists() or STAMP.read_text().strip() != key:
+        session.run(str(py), "-m", "pip", "install", "--quiet", "--upgrade", "pip", external=True)
+        session.run(str(py), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]", external=True)
+        STAMP.write_text(key)
+    session.env["PATH"] = f"{py.parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    return str(py)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite (pytest tests/); extra arguments go to pytest."""
+    py = shared_env(session)
+    session.run(py, "-m", "pytest", "tests", *session.posargs, external=True)
+
+
+@nox.session(name="train-toy")
+def train_toy(session: nox.Session) -> None:
+    """Train WGAN-GP on 8gaussians (2000 generator iterations) into runs/wgan-gp_8gaussians."""
+    py = shared_env(session)
+    args = session.posargs or ["--objective", "wgan-gp", "--dataset", "8gaussians",
+                               "--steps", "2000", "--out", "runs/wgan-gp_8gaussians"]
+    session.run(py, "-m", "wganbench", "train", *args, external=True)
