@@ -1,8 +1,11 @@
 """Sessions for wganbench. All of them share one virtual environment, ``.nox/shared``, so the
 multi-GB PyTorch install happens once; it is refreshed when ``pyproject.toml`` changes.
 
+    nox -s reproduce-figure1  the main job: WGAN Fig 2 into results/figure1/
+    nox -s reproduce-NAME     any reproduction in reproductions/ (-- --quick, --seeds N, --out DIR)
+    nox -s reproduce-all      all of them, and results/README.md
     nox -s tests              the test suite (what CI runs)
-    nox -s train-toy          the main job until the figure reproductions land: WGAN-GP on 8gaussians
+    nox -s train-toy          a toy training run: WGAN-GP on 8gaussians
 """
 
 from __future__ import annotations
@@ -55,3 +58,19 @@ def train_toy(session: nox.Session) -> None:
     args = session.posargs or ["--objective", "wgan-gp", "--dataset", "8gaussians",
                                "--steps", "2000", "--out", "runs/wgan-gp_8gaussians"]
     session.run(py, "-m", "wganbench", "train", *args, external=True)
+
+
+def _reproduce_session(name: str):
+    def session_fn(session: nox.Session) -> None:
+        py = shared_env(session)
+        session.run(py, "-m", "wganbench", "reproduce", name, *session.posargs, external=True)
+
+    where = "every reproduction, and results/README.md" if name == "all" else f"{name} into results/{name}/"
+    session_fn.__doc__ = f"Reproduce {where} (args: --quick, --seeds N, --out DIR)."
+    return nox.session(name=f"reproduce-{name}")(session_fn)
+
+
+for _script in sorted((ROOT / "reproductions").glob("*.py")):
+    if not _script.stem.startswith("_"):
+        globals()[f"reproduce_{_script.stem.replace('-', '_')}"] = _reproduce_session(_script.stem)
+_reproduce_session("all")

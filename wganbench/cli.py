@@ -99,6 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true",
                        help="continue the run in --out from its checkpoint.pt")
 
+    rep = sub.add_parser(
+        "reproduce", help="reproduce a figure of the WGAN / WGAN-GP papers into --out/NAME",
+        description="Reproduce a paper figure: writes NAME.png, NAME.pdf, NAME.csv, claims.csv "
+                    "and provenance.json into OUT/NAME, and updates OUT/README.md.")
+    rep.add_argument("name", metavar="NAME", help="a reproduction (see 'wganbench list'), or all")
+    rep.add_argument("--quick", action="store_true", help="a reduced run (under a minute on CPU)")
+    rep.add_argument("--seeds", type=int, default=None, metavar="N",
+                     help="repeat training over seeds 0..N-1 (default: the script's)")
+    rep.add_argument("--out", default="results", help="results folder. Default: results")
+    rep.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto. Default: cpu")
+
     sub.add_parser("list", help="list objectives, datasets, models, losses, Lipschitz methods")
     return parser
 
@@ -124,6 +135,28 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from wganbench.config import TrainConfig, resolve
+    from wganbench.reproduce import available, load_script, reproduce
+
+    resolve(TrainConfig(device=args.device))  # validates --device
+    names = available() if args.name == "all" else [args.name]
+    for name in names:
+        load_script(name)  # unknown names fail before any work
+    if args.seeds is not None and args.seeds < 1:
+        raise UserError(f"--seeds {args.seeds}: must be an integer >= 1")
+    failed = []
+    for name in names:
+        claims = reproduce(name, args.out, quick=args.quick, seeds=args.seeds, device=args.device)
+        held = int(claims["holds"].sum())
+        print(f"{name}: {held}/{len(claims)} claims hold -> {args.out}/{name}/")
+        if held < len(claims):
+            failed.append(name)
+    if failed:
+        print(f"claims that do not hold: {', '.join(failed)} (see claims.csv)", file=sys.stderr)
+    return 0
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from wganbench.data import DATASETS
     from wganbench.models import MODELS
@@ -140,13 +173,16 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print(f"{title}:")
         for name, entry in reg.items():
             print(f"  {name:<16} {entry.source}")
+    from wganbench.reproduce import available
+
+    print(f"reproductions:\n  {', '.join(available())}")
     print("losses:")
     for name, loss in LOSSES.items():
         print(f"  {name:<16} {(type(loss).__doc__ or '').strip().splitlines()[0]}")
     return 0
 
 
-COMMANDS = {"train": _cmd_train, "list": _cmd_list}
+COMMANDS = {"train": _cmd_train, "reproduce": _cmd_reproduce, "list": _cmd_list}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

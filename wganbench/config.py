@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wganbench.data import DATASETS
+from wganbench.data.fixed_fake import parse_fixed_fake
 from wganbench.errors import UserError
 from wganbench.latent import parse_latent
 from wganbench.models import MODELS
@@ -59,6 +60,9 @@ class TrainConfig:
     depth: int | None = _f(None, "hidden layers per MLP", per_dataset=True)
     latent: str | None = _f(None, "noise p(z): 'normal' or 'uniform:LOW:HIGH'", per_dataset=True)
     latent_dim: int | None = _f(None, "noise dimension", per_dataset=True)
+    fixed_fake: str | None = _f(None, "train the critic alone against a fixed fake distribution: "
+                                      "'normal:MEAN:STD' or 'data+noise:STD' (real batch + noise, "
+                                      "gan_toy.py FIXED_GENERATOR); no generator updates")
     log_every: int = _f(10, "log a metrics row every N generator iterations")
     eval_every: int = _f(100, "compute the exact W1 every N generator iterations")
     eval_samples: int = _f(1000, "samples per side for the exact W1 (generated vs real)")
@@ -195,3 +199,5 @@ def _validate(c: TrainConfig) -> None:
              or (c.device.startswith("cuda:") and c.device[5:].isdigit())),
              "device", c.device, "choose from: auto, cpu, cuda, cuda:N")
     parse_latent(c.latent, c.latent_dim)
+    if c.fixed_fake is not None:
+        parse_fixed_fake(c.fixed_fake)

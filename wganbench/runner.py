@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 from wganbench import provenance
 from wganbench.config import RESUMABLE_FIELDS, TrainConfig, config_hash, resolve
 from wganbench.data import get_dataset
+from wganbench.data.fixed_fake import parse_fixed_fake
 from wganbench.errors import UserError
 from wganbench.latent import parse_latent
 from wganbench.metrics.ot import exact_w1
@@ -97,6 +98,7 @@ class Trainer:
         self.dataset = get_dataset(cfg.dataset)
         self.sampler = self.dataset.make()
         self.latent = parse_latent(cfg.latent, cfg.latent_dim)
+        self.fixed_fake = parse_fixed_fake(cfg.fixed_fake) if cfg.fixed_fake else None
 
         torch.manual_seed(derive_seed(cfg.seed, 0, 0))  # model init: identical on every rank
         ctx = dict(data_shape=self.dataset.shape, latent_dim=cfg.latent_dim, width=cfg.width,
@@ -121,16 +123,27 @@ class Trainer:
     def noise(self, n: int) -> torch.Tensor:
         return self.latent.sample(n, self.streams["noise"])
 
+    def fake_batch(self, real: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+        """x_tilde: G(z) without a graph, or a draw from the fixed fake distribution."""
+        if self.fixed_fake is not None:
+            return self.fixed_fake.sample(real, rng)
+        with torch.no_grad():
+            return self.generator(self.latent.sample(len(real), rng))
+
     def train_iteration(self) -> dict[str, torch.Tensor]:
         """n_critic critic steps, then one generator step. Returns unsynchronised tensors."""
         m = self.cfg.batch_size
         for _ in range(critic_iterations(self.cfg, self.step)):
             real = self.sampler.sample(m, self.streams["data"]).to(self.device)
-            stats = self.objective.critic_step(self.generator, self.critic, self.opt_c, real,
-                                               self.noise(m), self.streams["penalty"])
+            fake = self.fake_batch(real, self.streams["noise"])
+            stats = self.objective.critic_step(self.critic, self.opt_c, real, fake,
+                                               self.streams["penalty"])
             self.critic_steps += 1
-        gen_loss = self.objective.generator_step(self.generator, self.critic, self.opt_g,
-                                                  self.noise(m))
+        if self.fixed_fake is None:
+            gen_loss = self.objective.generator_step(self.generator, self.critic, self.opt_g,
+                                                      self.noise(m))
+        else:
+            gen_loss = torch.tensor(math.nan)
         self.step += 1
         return {"critic_loss": stats.loss, "gen_loss": gen_loss, "w_estimate": stats.estimate,
                 "penalty": stats.penalty}
@@ -140,6 +153,9 @@ class Trainer:
         return torch.Generator(self.device).manual_seed(derive_seed(self.cfg.seed, 2**20, self.step))
 
     def generate(self, n: int, rng: torch.Generator) -> torch.Tensor:
+        """``n`` fake samples for evaluation, leaving the training state untouched."""
+        if self.fixed_fake is not None:
+            return self.fixed_fake.sample(self.sampler.sample_eval(n, rng).to(self.device), rng)
         with torch.no_grad(), preserved_buffers(self.generator):
             return self.generator(self.latent.sample(n, rng))
 

@@ -43,17 +43,15 @@ class Objective:
         options = {name: getattr(cfg, name) for name in entry.owns}
         return cls(LOSSES.get(cfg.loss), entry.factory(**options))
 
-    def critic_step(self, generator: nn.Module, critic: nn.Module, opt: torch.optim.Optimizer,
-                    real: torch.Tensor, z: torch.Tensor,
-                    penalty_rng: torch.Generator) -> CriticStepStats:
+    def critic_step(self, critic: nn.Module, opt: torch.optim.Optimizer, real: torch.Tensor,
+                    fake: torch.Tensor, penalty_rng: torch.Generator) -> CriticStepStats:
         """One critic update (WGAN-GP Alg. 1 lines 3-9; WGAN Alg. 1 lines 3-7).
 
-        Real and fake batches go through the critic in separate calls, as in both papers' code,
-        so a critic with batch norm sees per-source batch statistics. The fake batch is made
-        without a graph through the generator: the critic step does not need one.
+        ``fake`` is x_tilde = G(z), made by the caller without a graph through the generator
+        (the critic step does not need one). Real and fake batches go through the critic in
+        separate calls, as in both papers' code, so a critic with batch norm sees per-source
+        batch statistics.
         """
-        with torch.no_grad():
-            fake = generator(z)
         self.lipschitz.before_critic_step(critic)
         real_scores = critic(real).view(-1)
         fake_scores = critic(fake).view(-1)

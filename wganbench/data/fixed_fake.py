@@ -1,0 +1,44 @@
+"""Fixed fake distributions, for experiments that train the critic alone.
+
+WGAN Fig 2 compares the optimal discriminator and critic between two fixed Gaussians; WGAN-GP
+Fig 1a trains critics "to optimality" with the generator fixed at real data + N(0, I)
+(``gan_toy.py``, ``FIXED_GENERATOR = True``). With ``--fixed-fake`` the runner draws the fake
+batch from such a distribution and makes no generator update.
+
+Spellings: ``normal:MEAN:STD`` (N(MEAN, STD^2 I), independent of the real batch) and
+``data+noise:STD`` (the real batch itself plus N(0, STD^2 I), as ``gan_toy.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from wganbench.errors import UserError
+
+
+@dataclass(frozen=True)
+class FixedFake:
+    kind: str  # "normal" or "data+noise"
+    mean: float
+    std: float
+
+    def sample(self, real: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        noise = torch.randn(real.shape, generator=generator, device=real.device, dtype=real.dtype)
+        if self.kind == "data+noise":
+            return real + self.std * noise
+        return self.mean + self.std * noise
+
+
+def parse_fixed_fake(spec: str) -> FixedFake:
+    parts = spec.split(":")
+    try:
+        if parts[0] == "normal" and len(parts) == 3 and float(parts[2]) > 0:
+            return FixedFake("normal", float(parts[1]), float(parts[2]))
+        if parts[0] == "data+noise" and len(parts) == 2 and float(parts[1]) > 0:
+            return FixedFake("data+noise", 0.0, float(parts[1]))
+    except ValueError:
+        pass
+    raise UserError(f"--fixed-fake {spec!r} is not a fixed fake distribution; allowed: "
+                    "'normal:MEAN:STD' or 'data+noise:STD' with STD > 0")

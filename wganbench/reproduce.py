@@ -1,0 +1,204 @@
+"""Running the figure reproductions in ``reproductions/`` and recording their claims.
+
+Each ``reproductions/<name>.py`` defines ``TITLE``, ``CAPTION`` and ``run(ctx)``; ``run`` trains
+through the core library (:meth:`Reproduction.train`), writes its figure and table through
+``ctx``, and states each claim of the paper as a number with a threshold
+(:meth:`Reproduction.claim`). This module writes, into ``OUT/<name>/``: ``<name>.png``,
+``<name>.pdf``, ``<name>.csv``, ``claims.csv`` and ``provenance.json``, and keeps
+``OUT/README.md`` in step with what is there.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import operator
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Sequence
+
+import pandas as pd
+
+from wganbench import provenance
+from wganbench.config import TrainConfig, config_hash, resolve
+from wganbench.errors import UserError
+from wganbench.results import atomic_write_text, write_json
+from wganbench.runner import CHECKPOINT, Trainer, load_checkpoint, resolve_device, train
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = ROOT / "reproductions"
+#: the order of the sections in results/README.md
+ORDER = ("figure1", "parallel-lines", "value-surfaces", "gradient-norms", "weight-histograms",
+         "em-vs-quality", "gaussian-1d")
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def available() -> list[str]:
+    if not SCRIPTS.is_dir():
+        return []
+    names = [p.stem for p in SCRIPTS.glob("*.py") if not p.stem.startswith("_")]
+    return sorted(names, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
+
+
+def load_script(name: str) -> ModuleType:
+    names = available()
+    if name not in names:
+        if not SCRIPTS.is_dir():
+            raise UserError(f"no reproductions folder at {str(SCRIPTS)!r}; run from a source checkout")
+        raise UserError(f"unknown reproduction {name!r}; choose from: {', '.join(names)}, all")
+    spec = importlib.util.spec_from_file_location(f"wganbench_reproduction_{name.replace('-', '_')}",
+                                                  SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class Claim:
+    claim: str
+    threshold_op: str
+    threshold: float
+    measured: list[float] = field(default_factory=list)
+
+    def holds(self, value: float) -> bool:
+        return not math.isnan(value) and _OPS[self.threshold_op](value, self.threshold)
+
+    def row(self) -> dict[str, Any]:
+        held = sum(self.holds(v) for v in self.measured)
+        return {
+            "claim": self.claim,
+            "measured": float(sum(self.measured) / len(self.measured)),
+            "measured_per_seed": ";".join(f"{v:.6g}" for v in self.measured),
+            "threshold": f"{self.threshold_op} {self.threshold:g}",
+            "seeds_holding": held,
+            "seeds_run": len(self.measured),
+            "holds": held == len(self.measured),
+        }
+
+
+class Reproduction:
+    """What a reproduction script gets: its settings, a trainer, and writers for its outputs."""
+
+    def __init__(self, name: str, out: Path, quick: bool, seeds: int, device: str) -> None:
+        self.name = name
+        self.dir = out / name
+        self.quick = quick
+        self.seeds = list(range(seeds))
+        self.device = device
+        self.runs_dir = self.dir / "runs" / ("quick" if quick else "full")
+        self.claims: dict[str, Claim] = {}
+        self.run_hashes: dict[str, str] = {}
+
+    # ---- training through the core runner ---------------------------------------------------
+    def train(self, label: str, cfg: TrainConfig) -> Trainer:
+        """Train ``cfg`` (or reuse a finished run of the same configuration) in
+        ``runs/<quick|full>/<label>`` and return a :class:`Trainer` holding the final state."""
+        out = self.runs_dir / label
+        cfg = resolve(cfg.replace(out=str(out), device=self.device))
+        saved = out / "config.json"
+        resume = False
+        if (out / CHECKPOINT).exists() and saved.exists():
+            old = TrainConfig.from_dict(json.loads(saved.read_text()))
+            if config_hash(old) == config_hash(cfg) and old.seed == cfg.seed:
+                resume = True
+        if not resume and out.exists():
+            shutil.rmtree(out)  # a stale cache of this reproduction's own making
+        train(cfg, resume=resume)
+        trainer = Trainer(cfg)
+        trainer.load_state_dict(load_checkpoint(out / CHECKPOINT, trainer.device))
+        self.run_hashes[label] = config_hash(cfg)
+        return trainer
+
+    # ---- outputs ----------------------------------------------------------------------------
+    def claim(self, claim: str, measured: float, op: str, threshold: float) -> None:
+        """Record one seed's measurement of ``claim``; it holds when ``measured op threshold``."""
+        if op not in _OPS:
+            raise ValueError(f"unknown comparison {op!r}")
+        entry = self.claims.setdefault(claim, Claim(claim, op, threshold))
+        entry.measured.append(float(measured))
+
+    def write_table(self, table: pd.DataFrame) -> None:
+        atomic_write_text(self.dir / f"{self.name}.csv", table.to_csv(index=False))
+
+    def save_figure(self, fig) -> None:
+        from wganbench.plotting import save_figure
+
+        save_figure(fig, self.dir / self.name, formats=("png", "pdf"))
+
+    def finish(self, seconds: float) -> pd.DataFrame:
+        claims = pd.DataFrame([c.row() for c in self.claims.values()])
+        atomic_write_text(self.dir / "claims.csv", claims.to_csv(index=False))
+        record = provenance.collect(resolve_device(self.device), extra={
+            "reproduction": self.name, "quick": self.quick, "seeds": self.seeds,
+            "runtime_seconds": round(seconds, 1), "run_config_hashes": self.run_hashes})
+        record.pop("seed")
+        record.pop("config_hash")
+        write_json(self.dir / "provenance.json", record)
+        return claims
+
+
+def reproduce(name: str, out: str | Path = "results", quick: bool = False, seeds: int | None = None,
+              device: str = "cpu") -> pd.DataFrame:
+    """Run one reproduction; returns its claims table."""
+    script = load_script(name)
+    if seeds is None:
+        seeds = getattr(script, "DEFAULT_SEEDS", 1)
+    if not isinstance(seeds, int) or seeds < 1:
+        raise UserError(f"--seeds {seeds!r}: must be an integer >= 1")
+    out = Path(out)
+    ctx = Reproduction(name, out, quick, seeds, device)
+    try:
+        ctx.dir.mkdir(parents=True, exist_ok=True)
+        probe = ctx.dir / ".wganbench-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise UserError(f"--out {str(out)!r}: cannot write there ({e.strerror or e})") from None
+    start = time.perf_counter()
+    script.run(ctx)
+    claims = ctx.finish(time.perf_counter() - start)
+    write_index(out)
+    return claims
+
+
+def write_index(out: Path) -> None:
+    """``OUT/README.md``: one section per reproduction present in ``OUT``: image, caption, claims."""
+    lines = ["# Reproduced figures", "",
+             "Written by `wganbench reproduce` (`nox -s reproduce-all`); every image, table and claim "
+             "below was produced by the code in this repository. Each folder holds the figure "
+             "(PNG, PDF), every plotted number (`<name>.csv`), the claims (`claims.csv`) and "
+             "provenance (`provenance.json`).", ""]
+    for name in available():
+        d = out / name
+        if not (d / "claims.csv").exists():
+            continue
+        script = load_script(name)
+        prov = json.loads((d / "provenance.json").read_text())
+        claims = pd.read_csv(d / "claims.csv")
+        scale = "quick (reduced) run" if prov.get("quick") else "default scale"
+        lines += [f"## {name}: {script.TITLE}", "",
+                  f"![{name}]({name}/{name}.png)", "",
+                  " ".join(script.CAPTION.split()), "",
+                  f"*{scale}, seeds {', '.join(str(s) for s in prov['seeds'])}; "
+                  f"{prov['runtime_seconds']} s on {prov['device_name']} "
+                  f"({prov['cpu_threads']} threads); commit {prov['git_commit'][:10]}"
+                  f"{' (dirty)' if prov.get('git_dirty') else ''}.*", "",
+                  "| claim | measured (mean over seeds) | threshold | seeds holding |",
+                  "|---|---|---|---|"]
+        for _, row in claims.iterrows():
+            mark = "yes" if row["holds"] else "**no**"
+            lines.append(f"| {row['claim']} | {row['measured']:.4g} | {row['threshold']} | "
+                         f"{row['seeds_holding']}/{row['seeds_run']} ({mark}) |")
+        lines.append("")
+    atomic_write_text(out / "README.md", "\n".join(lines))
+
+
+def run_all(out: str | Path = "results", quick: bool = False, seeds: int | None = None,
+            device: str = "cpu", names: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+    return {name: reproduce(name, out, quick, seeds, device) for name in (names or available())}
