@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import pandas as pd
 
@@ -99,21 +99,33 @@ class Reproduction:
     def train(self, label: str, cfg: TrainConfig) -> Trainer:
         """Train ``cfg`` (or reuse a finished run of the same configuration) in
         ``runs/<quick|full>/<label>`` and return a :class:`Trainer` holding the final state."""
+        return list(self.train_stages(label, cfg, [cfg.steps]))[-1]
+
+    def train_stages(self, label: str, cfg: TrainConfig, stages: Sequence[int]) -> Iterator[Trainer]:
+        """Train ``cfg`` up to each step in ``stages`` (increasing) and yield a :class:`Trainer`
+        holding the state there. Each stage resumes the previous one, and resuming is exact, so
+        the last state equals that of one uninterrupted run."""
         out = self.runs_dir / label
-        cfg = resolve(cfg.replace(out=str(out), device=self.device))
+        for steps in stages:
+            run_cfg = resolve(cfg.replace(out=str(out), device=self.device, steps=steps))
+            resume = self._can_resume(out, run_cfg)
+            if not resume and out.exists():
+                shutil.rmtree(out)  # a stale cache of this reproduction's own making
+            train(run_cfg, resume=resume)
+            trainer = Trainer(run_cfg)
+            trainer.load_state_dict(load_checkpoint(out / CHECKPOINT, trainer.device))
+            self.run_hashes[label] = config_hash(run_cfg.replace(steps=stages[-1]))
+            yield trainer
+
+    @staticmethod
+    def _can_resume(out: Path, cfg: TrainConfig) -> bool:
+        """Whether ``out`` holds the same run (steps aside) no further than ``cfg.steps``."""
         saved = out / "config.json"
-        resume = False
-        if (out / CHECKPOINT).exists() and saved.exists():
-            old = TrainConfig.from_dict(json.loads(saved.read_text()))
-            if config_hash(old) == config_hash(cfg) and old.seed == cfg.seed:
-                resume = True
-        if not resume and out.exists():
-            shutil.rmtree(out)  # a stale cache of this reproduction's own making
-        train(cfg, resume=resume)
-        trainer = Trainer(cfg)
-        trainer.load_state_dict(load_checkpoint(out / CHECKPOINT, trainer.device))
-        self.run_hashes[label] = config_hash(cfg)
-        return trainer
+        if not ((out / CHECKPOINT).exists() and saved.exists()):
+            return False
+        old = TrainConfig.from_dict(json.loads(saved.read_text()))
+        same = config_hash(old.replace(steps=cfg.steps)) == config_hash(cfg) and old.seed == cfg.seed
+        return same and load_checkpoint(out / CHECKPOINT)["step"] <= cfg.steps
 
     # ---- outputs ----------------------------------------------------------------------------
     def claim(self, claim: str, measured: float, op: str, threshold: float) -> None:

@@ -5,13 +5,16 @@ Fig 1a trains critics "to optimality" with the generator fixed at real data + N(
 (``gan_toy.py``, ``FIXED_GENERATOR = True``). With ``--fixed-fake`` the runner draws the fake
 batch from such a distribution and makes no generator update.
 
-Spellings: ``normal:MEAN:STD`` (N(MEAN, STD^2 I), independent of the real batch) and
-``data+noise:STD`` (the real batch itself plus N(0, STD^2 I), as ``gan_toy.py``).
+Spellings: ``normal:MEAN:STD`` (N(MEAN, STD^2 I), independent of the real batch),
+``data+noise:STD`` (the real batch itself plus N(0, STD^2 I), as ``gan_toy.py``) and
+``shift:V1,V2,...`` (a fresh draw of real data translated by the vector V, e.g. P_theta of the
+parallel-lines example, WGAN §2 Example 1).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -20,11 +23,20 @@ from wganbench.errors import UserError
 
 @dataclass(frozen=True)
 class FixedFake:
-    kind: str  # "normal" or "data+noise"
-    mean: float
-    std: float
+    kind: str  # "normal", "data+noise" or "shift"
+    mean: float = 0.0
+    std: float = 1.0
+    shift: tuple[float, ...] = ()
 
-    def sample(self, real: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def sample(self, real: torch.Tensor, generator: torch.Generator,
+               draw_real: Callable[[int, torch.Generator], torch.Tensor]) -> torch.Tensor:
+        """A fake batch like ``real``; ``draw_real(n, generator)`` gives fresh real samples."""
+        if self.kind == "shift":
+            fresh = draw_real(len(real), generator).to(real.device)
+            if fresh.flatten(1).shape[1] != len(self.shift):
+                raise UserError(f"--fixed-fake shift has {len(self.shift)} components; the data "
+                                f"has {fresh.flatten(1).shape[1]} dimensions")
+            return fresh + torch.tensor(self.shift, device=real.device).view(1, *real.shape[1:])
         noise = torch.randn(real.shape, generator=generator, device=real.device, dtype=real.dtype)
         if self.kind == "data+noise":
             return real + self.std * noise
@@ -38,7 +50,9 @@ def parse_fixed_fake(spec: str) -> FixedFake:
             return FixedFake("normal", float(parts[1]), float(parts[2]))
         if parts[0] == "data+noise" and len(parts) == 2 and float(parts[1]) > 0:
             return FixedFake("data+noise", 0.0, float(parts[1]))
+        if parts[0] == "shift" and len(parts) == 2:
+            return FixedFake("shift", shift=tuple(float(v) for v in parts[1].split(",")))
     except ValueError:
         pass
     raise UserError(f"--fixed-fake {spec!r} is not a fixed fake distribution; allowed: "
-                    "'normal:MEAN:STD' or 'data+noise:STD' with STD > 0")
+                    "'normal:MEAN:STD', 'data+noise:STD' with STD > 0, or 'shift:V1,V2,...'")
