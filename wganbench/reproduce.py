@@ -138,6 +138,10 @@ class Reproduction:
     def write_table(self, table: pd.DataFrame) -> None:
         atomic_write_text(self.dir / f"{self.name}.csv", table.to_csv(index=False))
 
+    def write_extra_table(self, name: str, table: pd.DataFrame) -> None:
+        """A further table beside the main one, ``<name>.csv``."""
+        atomic_write_text(self.dir / f"{name}.csv", table.to_csv(index=False))
+
     def save_figure(self, fig) -> None:
         from wganbench.plotting import save_figure
 
