@@ -37,12 +37,13 @@ def _fmt_default(v: Any) -> str:
 
 
 def _objective_defaults_help(name: str) -> str:
+    from wganbench.config import lipschitz_fields
     from wganbench.objectives import LIPSCHITZ, OBJECTIVES
 
     parts = []
     for obj_name, spec in OBJECTIVES.items():
         value = getattr(spec, name, None)
-        if name in ("clip", "clip_mode", "gp_lambda", "gp_one_sided"):
+        if name in lipschitz_fields():
             value = LIPSCHITZ.get(spec.lipschitz).owns.get(name)
         if value is not None:
             parts.append(f"{obj_name} {_fmt_default(value)}")
@@ -56,7 +57,7 @@ def _dataset_defaults_help(name: str) -> str:
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
-    from wganbench.config import TrainConfig
+    from wganbench.config import TrainConfig, lipschitz_fields
 
     for f in dataclasses.fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
@@ -65,7 +66,7 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
         choices = meta.get("choices")
         if choices is not None:
             help_text += f" ({', '.join(choices())})"
-        if meta.get("per_objective") or f.name in ("clip", "clip_mode", "gp_lambda", "gp_one_sided"):
+        if meta.get("per_objective") or f.name in lipschitz_fields():
             help_text += f". Default per objective: {_objective_defaults_help(f.name)}"
         elif meta.get("per_dataset"):
             help_text += f". Default per dataset: {_dataset_defaults_help(f.name)}"

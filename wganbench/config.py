@@ -111,7 +111,8 @@ def _require(ok: bool, name: str, value: Any, allowed: str) -> None:
         raise UserError(f"--{name.replace('_', '-')} {value!r}: {allowed}")
 
 
-def _lipschitz_fields() -> set[str]:
+def lipschitz_fields() -> set[str]:
+    """The config fields owned by some Lipschitz method (clip, gp_lambda, ...)."""
     fields: set[str] = set()
     for _, entry in LIPSCHITZ.items():
         fields |= set(entry.owns)
@@ -128,7 +129,7 @@ def resolve(cfg: TrainConfig) -> TrainConfig:
     LOSSES.get(c.loss)
     c.lipschitz = c.lipschitz or spec.lipschitz
     lip = LIPSCHITZ.get(c.lipschitz)
-    for name in sorted(_lipschitz_fields()):
+    for name in sorted(lipschitz_fields()):
         value = getattr(c, name)
         if name in lip.owns:
             if value is None:

@@ -111,9 +111,7 @@ class Reproduction:
             resume = self._can_resume(out, run_cfg)
             if not resume and out.exists():
                 shutil.rmtree(out)  # a stale cache of this reproduction's own making
-            train(run_cfg, resume=resume)
-            trainer = Trainer(run_cfg)
-            trainer.load_state_dict(load_checkpoint(out / CHECKPOINT, trainer.device))
+            trainer = train(run_cfg, resume=resume).trainer
             self.run_hashes[label] = config_hash(run_cfg.replace(steps=stages[-1]))
             yield trainer
 

@@ -19,6 +19,7 @@ seed ensemble can pass stacked functional modules).
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -84,6 +85,7 @@ class RunResult:
     out: Path
     step: int
     last_row: dict[str, Any]
+    trainer: "Trainer"  # holding the final state
 
 
 class Trainer:
@@ -280,7 +282,7 @@ class Trainer:
             bar.close()
             if log is not None:
                 log.close()
-        return RunResult(self.out, self.step, last_row)
+        return RunResult(self.out, self.step, last_row, self)
 
 
 # ---- entry points used by the CLI and by reproductions -------------------------------------
@@ -307,8 +309,6 @@ def config_for_resume(out: str | os.PathLike, given: dict[str, Any]) -> TrainCon
     if not (out / CHECKPOINT).exists():
         raise UserError(f"--resume: no checkpoint at {str(out / CHECKPOINT)!r}; start the run "
                         "without --resume")
-    import json
-
     try:
         saved = TrainConfig.from_dict(json.loads((out / "config.json").read_text()))
     except (OSError, ValueError) as e:
@@ -331,6 +331,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
 
     ``cfg`` may hold ``None`` defaults; it is resolved here. With ``resume`` the run continues
     from ``cfg.out/checkpoint.pt`` (see :func:`config_for_resume` for the CLI's checks).
+    The result holds the :class:`Trainer` in its final state.
     """
     cfg = resolve(cfg)
     out = Path(cfg.out)
@@ -350,8 +351,6 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
             raise UserError(f"--resume: no checkpoint at {str(ckpt_path)!r}")
         trainer.load_state_dict(load_checkpoint(ckpt_path, trainer.device))
         log.truncate_after(trainer.step)
-        import json
-
         first = json.loads(prov_path.read_text()) if prov_path.exists() else prov
         first.setdefault("resumed", []).append(
             {k: prov[k] for k in ("start_time", "git_commit", "git_dirty", "device_name")}
