@@ -1,4 +1,4 @@
-"""The ``wganbench`` command line. Subcommands: ``train``, ``list``.
+"""The ``wganbench`` command line. Subcommands: ``train``, ``reproduce``, ``table``, ``list``.
 
 Options of ``train`` are generated from :class:`~wganbench.config.TrainConfig`, so the CLI and
 ``config.json`` use the same names (``--n-critic`` <-> ``n_critic``). User errors print one line
@@ -111,6 +111,18 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default="results", help="results folder. Default: results")
     rep.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto. Default: cpu")
 
+    tab = sub.add_parser(
+        "table", help="turn a results CSV into a table for a paper (Markdown, LaTeX, CSV)",
+        description="Render a results CSV: <x>_mean with <x>_ci_low/<x>_ci_high become "
+                    "'mean ± half-width'; the best value per column is bold; the protocol from "
+                    "provenance.json beside the CSV becomes the caption.")
+    tab.add_argument("file", metavar="FILE.csv")
+    tab.add_argument("--format", default="markdown", help="markdown, latex or csv. Default: markdown")
+    tab.add_argument("--caption", default=None, help="caption (default: from provenance.json)")
+    tab.add_argument("--best", action="append", default=[], metavar="COL:min|max",
+                     help="which way is best for a column (default: by its name)")
+    tab.add_argument("--out", default=None, help="write here instead of standard output")
+
     sub.add_parser("list", help="list objectives, datasets, models, losses, Lipschitz methods")
     return parser
 
@@ -158,6 +170,24 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_table(args: argparse.Namespace) -> int:
+    from wganbench.results import atomic_write_text
+    from wganbench.tables import render_file
+
+    best = {}
+    for item in args.best:
+        col, _, direction = item.rpartition(":")
+        if not col:
+            raise UserError(f"--best {item!r}: write COLUMN:min or COLUMN:max")
+        best[col] = direction
+    text = render_file(args.file, args.format, args.caption, best)
+    if args.out:
+        atomic_write_text(args.out, text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from wganbench.data import DATASETS
     from wganbench.models import MODELS
@@ -183,7 +213,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": _cmd_train, "reproduce": _cmd_reproduce, "list": _cmd_list}
+COMMANDS = {"train": _cmd_train, "reproduce": _cmd_reproduce, "table": _cmd_table,
+            "list": _cmd_list}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

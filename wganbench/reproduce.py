@@ -27,6 +27,7 @@ from wganbench import provenance
 from wganbench.config import TrainConfig, config_hash, resolve
 from wganbench.errors import UserError
 from wganbench.results import atomic_write_text, write_json
+from wganbench.tables import markdown_escape
 from wganbench.runner import CHECKPOINT, Trainer, load_checkpoint, resolve_device, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -207,7 +208,7 @@ def write_index(out: Path) -> None:
                   "|---|---|---|---|"]
         for _, row in claims.iterrows():
             mark = "yes" if row["holds"] else "**no**"
-            lines.append(f"| {row['claim']} | {row['measured']:.4g} | {row['threshold']} | "
+            lines.append(f"| {markdown_escape(row['claim'])} | {row['measured']:.4g} | {row['threshold']} | "
                          f"{row['seeds_holding']}/{row['seeds_run']} ({mark}) |")
         lines.append("")
     atomic_write_text(out / "README.md", "\n".join(lines))

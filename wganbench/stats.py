@@ -1,0 +1,48 @@
+"""Uncertainty over seeds: mean, standard deviation and a bootstrap confidence interval."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.stats
+
+#: resamples and seed of the bootstrap, fixed so that a table is the same every time it is made
+BOOTSTRAP_RESAMPLES = 10_000
+BOOTSTRAP_SEED = 0
+
+
+def bootstrap_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean (scipy.stats.bootstrap). With fewer than two
+    values there is no interval: (nan, nan). With identical values the interval is that value."""
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    if len(x) < 2:
+        return (math.nan, math.nan)
+    if np.all(x == x[0]):
+        return (float(x[0]), float(x[0]))
+    res = scipy.stats.bootstrap((x,), np.mean, confidence_level=confidence,
+                                n_resamples=BOOTSTRAP_RESAMPLES, method="percentile",
+                                random_state=np.random.default_rng(BOOTSTRAP_SEED))
+    return (float(res.confidence_interval.low), float(res.confidence_interval.high))
+
+
+def summarize(df: pd.DataFrame, by: Sequence[str], values: Sequence[str],
+              confidence: float = 0.95) -> pd.DataFrame:
+    """One row per group of ``by``: for each column in ``values``, ``<col>_mean``, ``<col>_std``
+    (sample standard deviation, ddof 1), ``<col>_ci_low``, ``<col>_ci_high``; and ``n_seeds``."""
+    rows = []
+    for key, group in df.groupby(list(by), sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        row = dict(zip(by, key))
+        row["n_seeds"] = len(group)
+        for col in values:
+            x = group[col].astype(float).to_numpy()
+            low, high = bootstrap_ci(x, confidence)
+            row[f"{col}_mean"] = float(np.nanmean(x))
+            row[f"{col}_std"] = float(np.nanstd(x, ddof=1)) if np.sum(~np.isnan(x)) > 1 else math.nan
+            row[f"{col}_ci_low"], row[f"{col}_ci_high"] = low, high
+        rows.append(row)
+    return pd.DataFrame(rows)
