@@ -14,7 +14,6 @@ import importlib.util
 import json
 import math
 import operator
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from wganbench.config import TrainConfig, config_hash, resolve
 from wganbench.errors import UserError
 from wganbench.results import atomic_write_text, write_json
 from wganbench.tables import markdown_escape
-from wganbench.runner import CHECKPOINT, Trainer, load_checkpoint, resolve_device, train
+from wganbench.runner import Trainer, resolve_device, train_or_reuse
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "reproductions"
@@ -109,22 +108,9 @@ class Reproduction:
         out = self.runs_dir / label
         for steps in stages:
             run_cfg = resolve(cfg.replace(out=str(out), device=self.device, steps=steps))
-            resume = self._can_resume(out, run_cfg)
-            if not resume and out.exists():
-                shutil.rmtree(out)  # a stale cache of this reproduction's own making
-            trainer = train(run_cfg, resume=resume).trainer
+            trainer = train_or_reuse(run_cfg)
             self.run_hashes[label] = config_hash(run_cfg.replace(steps=stages[-1]))
             yield trainer
-
-    @staticmethod
-    def _can_resume(out: Path, cfg: TrainConfig) -> bool:
-        """Whether ``out`` holds the same run (steps aside) no further than ``cfg.steps``."""
-        saved = out / "config.json"
-        if not ((out / CHECKPOINT).exists() and saved.exists()):
-            return False
-        old = TrainConfig.from_dict(json.loads(saved.read_text()))
-        same = config_hash(old.replace(steps=cfg.steps)) == config_hash(cfg) and old.seed == cfg.seed
-        return same and load_checkpoint(out / CHECKPOINT)["step"] <= cfg.steps
 
     # ---- outputs ----------------------------------------------------------------------------
     def claim(self, claim: str, measured: float, op: str, threshold: float) -> None:

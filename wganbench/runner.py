@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -361,3 +362,22 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
     write_json(out / "config.json", cfg.to_dict())
     write_json(prov_path, prov)
     return trainer.run(log)
+
+
+def train_or_reuse(cfg: TrainConfig) -> Trainer:
+    """Train ``cfg`` into ``cfg.out``, continuing the run already there when it is the same
+    configuration (``steps`` aside) and not past ``cfg.steps``; returns the final Trainer.
+
+    Only for run folders that are caches of wganbench's own making (reproductions,
+    benchmarks): a folder holding another configuration is deleted and trained afresh.
+    """
+    cfg = resolve(cfg)
+    out = Path(cfg.out)
+    resume = False
+    if (out / CHECKPOINT).exists() and (out / "config.json").exists():
+        old = TrainConfig.from_dict(json.loads((out / "config.json").read_text()))
+        same = config_hash(old.replace(steps=cfg.steps)) == config_hash(cfg) and old.seed == cfg.seed
+        resume = same and load_checkpoint(out / CHECKPOINT)["step"] <= cfg.steps
+    if not resume and out.exists():
+        shutil.rmtree(out)
+    return train(cfg, resume=resume).trainer
