@@ -111,6 +111,23 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default="results", help="results folder. Default: results")
     rep.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto. Default: cpu")
 
+    qual = sub.add_parser(
+        "bench-quality", help="train every objective on the toy sets over seeds; write quality.csv",
+        description="Sample quality at a declared budget (no best-checkpoint picking): exact W1, "
+                    "the critic's estimate and its error, mean, std and 95% bootstrap interval "
+                    "over seeds. Writes OUT/quality.csv, OUT/quality_runs.csv, provenance.json.")
+    qual.add_argument("--out", default="results", help="results folder. Default: results")
+    qual.add_argument("--seeds", type=int, default=5, metavar="N", help="seeds 0..N-1. Default: 5")
+    qual.add_argument("--steps", type=int, default=2000, metavar="N",
+                      help="budget in generator iterations. Default: 2000")
+    qual.add_argument("--objectives", nargs="+", default=None, metavar="NAME",
+                      help="default: all objectives")
+    qual.add_argument("--datasets", nargs="+", default=None, metavar="NAME",
+                      help="default: 8gaussians 25gaussians swissroll gaussian-1d")
+    qual.add_argument("--quick", action="store_true",
+                      help="reduced budget for tests (40 iterations, width 64)")
+    qual.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto. Default: cpu")
+
     tab = sub.add_parser(
         "table", help="turn a results CSV into a table for a paper (Markdown, LaTeX, CSV)",
         description="Render a results CSV: <x>_mean with <x>_ci_low/<x>_ci_high become "
@@ -170,6 +187,20 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_quality(args: argparse.Namespace) -> int:
+    from wganbench.quality import QualityConfig, bench_quality
+
+    q = QualityConfig(out=args.out, seeds=args.seeds, steps=args.steps, quick=args.quick,
+                      device=args.device)
+    if args.objectives:
+        q.objectives = tuple(args.objectives)
+    if args.datasets:
+        q.datasets = tuple(args.datasets)
+    summary = bench_quality(q)
+    print(f"wrote {args.out}/quality.csv ({len(summary)} rows) and quality_runs.csv")
+    return 0
+
+
 def _cmd_table(args: argparse.Namespace) -> int:
     from wganbench.results import atomic_write_text
     from wganbench.tables import render_file
@@ -213,7 +244,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": _cmd_train, "reproduce": _cmd_reproduce, "table": _cmd_table,
+COMMANDS = {"train": _cmd_train, "reproduce": _cmd_reproduce, "bench-quality": _cmd_bench_quality,
+            "table": _cmd_table,
             "list": _cmd_list}
 
 

@@ -40,9 +40,10 @@ def summarize(df: pd.DataFrame, by: Sequence[str], values: Sequence[str],
         row["n_seeds"] = len(group)
         for col in values:
             x = group[col].astype(float).to_numpy()
+            x = x[~np.isnan(x)]  # e.g. no W error for a GAN's JS estimate
             low, high = bootstrap_ci(x, confidence)
-            row[f"{col}_mean"] = float(np.nanmean(x))
-            row[f"{col}_std"] = float(np.nanstd(x, ddof=1)) if np.sum(~np.isnan(x)) > 1 else math.nan
+            row[f"{col}_mean"] = float(np.mean(x)) if len(x) else math.nan
+            row[f"{col}_std"] = float(np.std(x, ddof=1)) if len(x) > 1 else math.nan
             row[f"{col}_ci_low"], row[f"{col}_ci_high"] = low, high
         rows.append(row)
     return pd.DataFrame(rows)
