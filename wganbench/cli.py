@@ -173,8 +173,6 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     names = available() if args.name == "all" else [args.name]
     for name in names:
         load_script(name)  # unknown names fail before any work
-    if args.seeds is not None and args.seeds < 1:
-        raise UserError(f"--seeds {args.seeds}: must be an integer >= 1")
     failed = []
     for name in names:
         claims = reproduce(name, args.out, quick=args.quick, seeds=args.seeds, device=args.device)

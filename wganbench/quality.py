@@ -60,8 +60,8 @@ def bench_quality(q: QualityConfig) -> pd.DataFrame:
     rows = []
     for cfg in configs:
         trainer = train_or_reuse(cfg)
-        last = pd.read_csv(trainer.out / "metrics.csv").iloc[-1]
-        first = pd.read_csv(trainer.out / "metrics.csv").iloc[0]
+        metrics = pd.read_csv(trainer.out / "metrics.csv")
+        first, last = metrics.iloc[0], metrics.iloc[-1]
         wasserstein = trainer.objective.loss.estimate_kind == "wasserstein"
         row = {"objective": cfg.objective, "dataset": cfg.dataset, "seed": cfg.seed,
                "budget_steps": cfg.steps, "final_step": int(last["step"]),

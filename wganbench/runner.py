@@ -121,6 +121,8 @@ class Trainer:
         self.step = 0  # generator iterations done
         self.critic_steps = 0
         self.wall_time = 0.0  # seconds spent in training iterations, summed over sessions
+        #: (real, generated) samples of the last evaluation, reused for samples.png
+        self._last_eval: tuple[torch.Tensor, torch.Tensor] | None = None
 
     # ---- one generator iteration ------------------------------------------------------------
     def noise(self, n: int) -> torch.Tensor:
@@ -241,7 +243,7 @@ class Trainer:
         return row
 
     def _write_samples(self) -> None:
-        if getattr(self, "_last_eval", None) is None:
+        if self._last_eval is None:
             rng = self._eval_rng()
             n = min(self.cfg.eval_samples, 1000)
             self._last_eval = (self.sampler.sample_eval(n, rng), self.generate(n, rng))
