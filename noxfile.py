@@ -6,6 +6,7 @@ multi-GB PyTorch install happens once; it is refreshed when ``pyproject.toml`` c
     nox -s reproduce-all      all of them, and results/README.md
     nox -s tests              the test suite (what CI runs)
     nox -s train-toy          a toy training run: WGAN-GP on 8gaussians
+    nox -s bench-quality      final-step quality of every objective on the toy sets, over seeds
 """
 
 from __future__ import annotations
@@ -58,6 +59,13 @@ def train_toy(session: nox.Session) -> None:
     args = session.posargs or ["--objective", "wgan-gp", "--dataset", "8gaussians",
                                "--steps", "2000", "--out", "runs/wgan-gp_8gaussians"]
     session.run(py, "-m", "wganbench", "train", *args, external=True)
+
+
+@nox.session(name="bench-quality")
+def bench_quality(session: nox.Session) -> None:
+    """Sample quality over seeds into results/quality.csv (args: --seeds N --steps N --quick ...)."""
+    py = shared_env(session)
+    session.run(py, "-m", "wganbench", "bench-quality", *session.posargs, external=True)
 
 
 def _reproduce_session(name: str):
