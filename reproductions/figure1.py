@@ -99,7 +99,6 @@ def plot(table: pd.DataFrame, seeds: list[int]):
     x = first["x"].to_numpy()
     ax.plot(x, first["density_real"], color="tab:blue", label="Density of real")
     ax.plot(x, first["density_fake"], color="tab:green", label="Density of fake")
-    grouped = table.groupby("x")
     styles = {"D": ("tab:red", "GAN discriminator D(x)"),
               "f_wgan-clip": ("tab:cyan", "WGAN critic, clipping (rescaled)"),
               "f_wgan-gp": ("tab:purple", "WGAN-GP critic (rescaled)")}
@@ -124,5 +123,4 @@ def plot(table: pd.DataFrame, seeds: list[int]):
     seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"mean and range over {len(seeds)} seeds"
     ax.set_title(f"Optimal discriminator vs critic ({seed_text})", fontsize=10)
     ax.legend(loc="lower left", fontsize=7, frameon=False)
-    del grouped
     return fig

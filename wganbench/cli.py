@@ -87,6 +87,11 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(flag, **kwargs)
 
 
+def _add_out_and_device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="results", help="results folder. Default: results")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto. Default: cpu")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="wganbench", description="Reproduce and benchmark Wasserstein GANs.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -108,15 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--quick", action="store_true", help="a reduced run (under a minute on CPU)")
     rep.add_argument("--seeds", type=int, default=None, metavar="N",
                      help="repeat training over seeds 0..N-1 (default: the script's)")
-    rep.add_argument("--out", default="results", help="results folder. Default: results")
-    rep.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto. Default: cpu")
+    _add_out_and_device(rep)
 
     qual = sub.add_parser(
         "bench-quality", help="train every objective on the toy sets over seeds; write quality.csv",
         description="Sample quality at a declared budget (no best-checkpoint picking): exact W1, "
                     "the critic's estimate and its error, mean, std and 95% bootstrap interval "
                     "over seeds. Writes OUT/quality.csv, OUT/quality_runs.csv, provenance.json.")
-    qual.add_argument("--out", default="results", help="results folder. Default: results")
     qual.add_argument("--seeds", type=int, default=5, metavar="N", help="seeds 0..N-1. Default: 5")
     qual.add_argument("--steps", type=int, default=2000, metavar="N",
                       help="budget in generator iterations. Default: 2000")
@@ -126,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="default: 8gaussians 25gaussians swissroll gaussian-1d")
     qual.add_argument("--quick", action="store_true",
                       help="reduced budget for tests (40 iterations, width 64)")
-    qual.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto. Default: cpu")
+    _add_out_and_device(qual)
 
     tab = sub.add_parser(
         "table", help="turn a results CSV into a table for a paper (Markdown, LaTeX, CSV)",

@@ -25,7 +25,7 @@ import pandas as pd
 from wganbench import provenance
 from wganbench.config import TrainConfig, config_hash, resolve
 from wganbench.errors import UserError
-from wganbench.results import atomic_write_text, write_json
+from wganbench.results import atomic_write_text, check_writable, write_json
 from wganbench.tables import markdown_escape
 from wganbench.runner import Trainer, resolve_device, train_or_reuse
 
@@ -154,13 +154,7 @@ def reproduce(name: str, out: str | Path = "results", quick: bool = False, seeds
         raise UserError(f"--seeds {seeds!r}: must be an integer >= 1")
     out = Path(out)
     ctx = Reproduction(name, out, quick, seeds, device)
-    try:
-        ctx.dir.mkdir(parents=True, exist_ok=True)
-        probe = ctx.dir / ".wganbench-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as e:
-        raise UserError(f"--out {str(out)!r}: cannot write there ({e.strerror or e})") from None
+    check_writable(ctx.dir, shown_as=out)
     start = time.perf_counter()
     script.run(ctx)
     claims = ctx.finish(time.perf_counter() - start)
@@ -198,8 +192,3 @@ def write_index(out: Path) -> None:
                          f"{row['seeds_holding']}/{row['seeds_run']} ({mark}) |")
         lines.append("")
     atomic_write_text(out / "README.md", "\n".join(lines))
-
-
-def run_all(out: str | Path = "results", quick: bool = False, seeds: int | None = None,
-            device: str = "cpu", names: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
-    return {name: reproduce(name, out, quick, seeds, device) for name in (names or available())}

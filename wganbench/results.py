@@ -32,6 +32,22 @@ def atomic_write(path: str | os.PathLike, write: Callable[[io.BufferedWriter], N
         raise
 
 
+def check_writable(folder: str | os.PathLike, shown_as: str | os.PathLike | None = None) -> None:
+    """Create ``folder`` and write a probe file there, or raise a one-line UserError naming the
+    ``--out`` the user gave (``shown_as``, default ``folder``)."""
+    from wganbench.errors import UserError
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".wganbench-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        shown = str(shown_as if shown_as is not None else folder)
+        raise UserError(f"--out {shown!r}: cannot write there ({e.strerror or e})") from None
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

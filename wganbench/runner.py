@@ -43,7 +43,7 @@ from wganbench.models import ModelContext, build_model, preserved_buffers
 from wganbench.objectives import OPTIMIZERS
 from wganbench.objectives.algorithm import Objective
 from wganbench.objectives.lipschitz import input_gradient_norms, interpolate
-from wganbench.results import CsvLog, atomic_write, write_json
+from wganbench.results import CsvLog, atomic_write, check_writable, write_json
 
 METRIC_COLUMNS = ("step", "critic_steps", "critic_loss", "gen_loss", "w_estimate", "penalty",
                   "grad_norm", "w1", "w_estimate_eval", "wall_time")
@@ -290,16 +290,6 @@ class Trainer:
 
 # ---- entry points used by the CLI and by reproductions -------------------------------------
 
-def _check_writable(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".wganbench-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as e:
-        raise UserError(f"--out {str(out)!r}: cannot write there ({e.strerror or e})") from None
-
-
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
     """Load a checkpoint without executing code from it (``weights_only=True``)."""
     return torch.load(path, map_location=device, weights_only=True)
@@ -341,7 +331,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
     if not resume and (out / "metrics.csv").exists():
         raise UserError(f"--out {str(out)!r} already holds a run; pass --resume to continue it or "
                         "choose another --out")
-    _check_writable(out)
+    check_writable(out)
     trainer = Trainer(cfg)
     log = CsvLog(out / "metrics.csv", METRIC_COLUMNS)
     prov_path = out / "provenance.json"
