@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from wganbench.data import DATASETS, get_dataset
+from wganbench.data import DataOptions, DATASETS, get_dataset
 from wganbench.data import toy
 from wganbench.latent import parse_latent
 
@@ -15,7 +15,7 @@ def _gen(seed=0):
 
 
 def test_8gaussians_radius_noise_and_centres():
-    x = get_dataset("8gaussians").make().sample(40_000, _gen())
+    x = get_dataset("8gaussians").make(DataOptions()).sample(40_000, _gen())
     assert x.shape == (40_000, 2)
     # the 8 centres lie on a circle of radius 2 / 1.414
     centres = torch.tensor(toy.EIGHT_GAUSSIANS_CENTERS) * 2.0 / 1.414
@@ -40,7 +40,7 @@ def test_25gaussians_fixed_dataset():
 
 
 def test_25gaussians_iterates_in_order_and_drops_the_partial_batch():
-    sampler = get_dataset("25gaussians").make()
+    sampler = get_dataset("25gaussians").make(DataOptions())
     pts = toy.make_25gaussians_dataset()
     g = _gen()
     first = sampler.sample(256, g)
@@ -52,7 +52,7 @@ def test_25gaussians_iterates_in_order_and_drops_the_partial_batch():
 
 
 def test_swissroll_columns_and_scale():
-    x = get_dataset("swissroll").make().sample(20_000, _gen()) * 7.5  # undo the / 7.5
+    x = get_dataset("swissroll").make(DataOptions()).sample(20_000, _gen()) * 7.5  # undo the / 7.5
     r = x.norm(dim=1)  # |(t cos t, t sin t)| = t, plus N(0, 0.25^2) noise per column
     assert r.min().item() > 1.5 * math.pi - 1.5
     assert r.max().item() < 4.5 * math.pi + 1.5
@@ -68,7 +68,7 @@ def test_swissroll_columns_and_scale():
 
 @pytest.mark.parametrize("name,mean", [("two-gaussians", -5.0), ("gaussian-1d", 2.0)])
 def test_1d_gaussians(name, mean):
-    x = get_dataset(name).make().sample(50_000, _gen())
+    x = get_dataset(name).make(DataOptions()).sample(50_000, _gen())
     assert x.shape == (50_000, 1)
     assert x.mean().item() == pytest.approx(mean, abs=0.02)
     assert x.std().item() == pytest.approx(1.0, abs=0.02)
@@ -82,7 +82,7 @@ def test_gaussian_1d_recipe():
 
 
 def test_parallel_lines():
-    x = get_dataset("parallel-lines").make().sample(10_000, _gen())
+    x = get_dataset("parallel-lines").make(DataOptions()).sample(10_000, _gen())
     assert (x[:, 0] == 0).all()
     assert x[:, 1].min() >= 0 and x[:, 1].max() <= 1
     assert x[:, 1].mean().item() == pytest.approx(0.5, abs=0.02)
@@ -95,6 +95,6 @@ def test_toy_mlp_sizes():
 
 
 def test_samplers_are_reproducible_and_seed_dependent():
-    s = get_dataset("swissroll").make()
+    s = get_dataset("swissroll").make(DataOptions())
     assert torch.equal(s.sample(100, _gen(3)), s.sample(100, _gen(3)))
     assert not torch.equal(s.sample(100, _gen(3)), s.sample(100, _gen(4)))

@@ -63,6 +63,16 @@ class TrainConfig:
     fixed_fake: str | None = _f(None, "train the critic alone against a fixed fake distribution: "
                                       "'normal:MEAN:STD' or 'data+noise:STD' (real batch + noise, "
                                       "gan_toy.py FIXED_GENERATOR); no generator updates")
+    data_root: str | None = _f(None, "folder holding image data (torchvision layout for mnist / "
+                                     "cifar10; any image folder for image-folder); default "
+                                     "$WGANBENCH_DATA or ./data")
+    download: bool = _f(False, "let torchvision download a missing dataset")
+    data_limit: int | None = _f(None, "train on a random subset of N training images (drawn "
+                                      "from the seed; WGAN-GP Fig 5b uses 1000 MNIST digits)")
+    gen_batch_multiple: int = _f(1, "generator batch = this x --batch-size (2 in "
+                                    "gan_cifar_resnet.py)")
+    lr_schedule: str = _f("constant", "'constant', or 'linear' decay to 0 at --steps "
+                                      "(gan_cifar_resnet.py)", choices=lambda: list(LR_SCHEDULES))
     log_every: int = _f(10, "log a metrics row every N generator iterations")
     eval_every: int = _f(100, "compute the exact W1 every N generator iterations")
     eval_samples: int = _f(1000, "samples per side for the exact W1 (generated vs real)")
@@ -92,9 +102,11 @@ class TrainConfig:
 
 
 #: fields that do not change what a run computes; left out of the config hash
-NON_SEMANTIC_FIELDS = ("out", "device", "progress", "checkpoint_every")
+NON_SEMANTIC_FIELDS = ("out", "device", "progress", "checkpoint_every", "data_root", "download")
 #: fields a resumed run may change
-RESUMABLE_FIELDS = ("steps", "device", "progress", "checkpoint_every", "out")
+RESUMABLE_FIELDS = ("steps", "device", "progress", "checkpoint_every", "out", "data_root",
+                    "download")
+LR_SCHEDULES = ("constant", "linear")
 
 
 def config_hash(cfg: TrainConfig) -> str:
@@ -174,7 +186,7 @@ def _is_num(v: Any) -> bool:
 
 def _validate(c: TrainConfig) -> None:
     positive_ints = ("steps", "batch_size", "log_every", "eval_every", "checkpoint_every",
-                     "width", "latent_dim")
+                     "width", "latent_dim", "gen_batch_multiple")
     for name in positive_ints:
         v = getattr(c, name)
         _require(_is_int(v) and v > 0, name, v, "must be a positive integer")
@@ -199,6 +211,11 @@ def _validate(c: TrainConfig) -> None:
     _require(isinstance(c.device, str) and (c.device in ("auto", "cpu", "cuda")
              or (c.device.startswith("cuda:") and c.device[5:].isdigit())),
              "device", c.device, "choose from: auto, cpu, cuda, cuda:N")
+    _require(c.lr_schedule in LR_SCHEDULES, "lr_schedule", c.lr_schedule,
+             f"choose from: {', '.join(LR_SCHEDULES)}")
+    if c.data_limit is not None:
+        _require(_is_int(c.data_limit) and c.data_limit > 0, "data_limit", c.data_limit,
+                 "must be a positive integer")
     parse_latent(c.latent, c.latent_dim)
     if c.fixed_fake is not None:
         parse_fixed_fake(c.fixed_fake)

@@ -46,3 +46,26 @@ def plot_samples(real: torch.Tensor, fake: torch.Tensor, path: str | Path, title
     ax.set_title(title, fontsize=9)
     ax.legend(loc="best", fontsize=8)
     save_figure(fig, path)
+
+
+def image_grid(images: torch.Tensor, value_range: tuple[float, float], nrow: int) -> torch.Tensor:
+    """uint8 (H, W, C) grid of ``images`` (B, C, H, W) in ``value_range``, 2 px gaps."""
+    from torchvision.utils import make_grid
+
+    from wganbench.data.images import to_uint8
+
+    grid = make_grid(to_uint8(images.cpu(), value_range), nrow=nrow, padding=2, pad_value=255)
+    return grid.permute(1, 2, 0)
+
+
+def plot_image_grid(images: torch.Tensor, value_range: tuple[float, float],
+                    path: str | Path, title: str, nrow: int | None = None) -> None:
+    """Generated images as a grid (grey for one channel), titled."""
+    nrow = nrow or max(1, int(len(images) ** 0.5))
+    grid = image_grid(images, value_range, nrow)
+    fig, ax = plt.subplots(figsize=(4.5, 4.5 * grid.shape[0] / grid.shape[1] + 0.4))
+    ax.imshow(grid.numpy().squeeze(), cmap="gray" if images.shape[1] == 1 else None,
+              vmin=0, vmax=255)
+    ax.set_axis_off()
+    ax.set_title(title, fontsize=9)
+    save_figure(fig, path)

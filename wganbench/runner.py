@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from wganbench import provenance
 from wganbench.config import RESUMABLE_FIELDS, TrainConfig, config_hash, resolve
-from wganbench.data import get_dataset
+from wganbench.data import DataOptions, get_dataset
 from wganbench.data.fixed_fake import parse_fixed_fake
 from wganbench.errors import UserError
 from wganbench.latent import parse_latent
@@ -46,7 +46,11 @@ from wganbench.objectives.lipschitz import input_gradient_norms, interpolate
 from wganbench.results import CsvLog, atomic_write, check_writable, write_json
 
 METRIC_COLUMNS = ("step", "critic_steps", "critic_loss", "gen_loss", "w_estimate", "penalty",
-                  "grad_norm", "w1", "w_estimate_eval", "wall_time")
+                  "grad_norm", "w1", "w_estimate_eval", "critic_loss_mean", "gen_loss_mean",
+                  "w_estimate_mean", "wall_time")
+#: per-step values averaged over every step since the previous row (``<name>_mean`` columns):
+#: critic values over critic steps, the generator loss over generator steps
+WINDOW_KEYS = ("critic_loss", "w_estimate", "gen_loss")
 CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_FORMAT = 1
 STREAMS = ("data", "noise", "penalty")
@@ -99,13 +103,15 @@ class Trainer:
         self.device = resolve_device(cfg.device)
         self.out = Path(cfg.out)
         self.dataset = get_dataset(cfg.dataset)
-        self.sampler = self.dataset.make()
+        self.sampler = self.dataset.make(DataOptions(
+            root=cfg.data_root, download=cfg.download, split="train", limit=cfg.data_limit,
+            seed=cfg.seed))
         self.latent = parse_latent(cfg.latent, cfg.latent_dim)
         self.fixed_fake = parse_fixed_fake(cfg.fixed_fake) if cfg.fixed_fake else None
 
         torch.manual_seed(derive_seed(cfg.seed, 0, 0))  # model init: identical on every rank
         ctx = dict(data_shape=self.dataset.shape, latent_dim=cfg.latent_dim, width=cfg.width,
-                   depth=cfg.depth)
+                   depth=cfg.depth, lipschitz=cfg.lipschitz, value_range=self.dataset.value_range)
         self.generator = build_model(cfg.generator, ModelContext("generator", **ctx)).to(self.device)
         self.objective = Objective.from_config(cfg)
         critic = build_model(cfg.critic, ModelContext("critic", **ctx)).to(self.device)
@@ -121,6 +127,9 @@ class Trainer:
         self.step = 0  # generator iterations done
         self.critic_steps = 0
         self.wall_time = 0.0  # seconds spent in training iterations, summed over sessions
+        #: sums and counts of WINDOW_KEYS since the last metrics row (device tensors, no sync)
+        self.window: dict[str, list] = {}
+        self._reset_window()
         #: (real, generated) samples of the last evaluation, reused for samples.png
         self._last_eval: tuple[torch.Tensor, torch.Tensor] | None = None
 
@@ -135,18 +144,37 @@ class Trainer:
         with torch.no_grad():
             return self.generator(self.latent.sample(len(real), rng))
 
+    def _reset_window(self) -> None:
+        self.window = {k: [torch.zeros((), device=self.device), 0] for k in WINDOW_KEYS}
+
+    def _add_to_window(self, key: str, value: torch.Tensor) -> None:
+        self.window[key][0] = self.window[key][0] + value.detach().to(self.device)
+        self.window[key][1] += 1
+
+    def _set_learning_rate(self) -> None:
+        """gan_cifar_resnet.py: lr_t = lr (1 - t / ITERS), t the generator iteration."""
+        if self.cfg.lr_schedule == "linear":
+            lr = self.cfg.lr * max(0.0, 1.0 - self.step / self.cfg.steps)
+            for opt in (self.opt_g, self.opt_c):
+                for group in opt.param_groups:
+                    group["lr"] = lr
+
     def train_iteration(self) -> dict[str, torch.Tensor]:
         """n_critic critic steps, then one generator step. Returns unsynchronised tensors."""
         m = self.cfg.batch_size
+        self._set_learning_rate()
         for _ in range(critic_iterations(self.cfg, self.step)):
             real = self.sampler.sample(m, self.streams["data"]).to(self.device)
             fake = self.fake_batch(real, self.streams["noise"])
             stats = self.objective.critic_step(self.critic, self.opt_c, real, fake,
                                                self.streams["penalty"])
             self.critic_steps += 1
+            self._add_to_window("critic_loss", stats.loss)
+            self._add_to_window("w_estimate", stats.estimate)
         if self.fixed_fake is None:
             gen_loss = self.objective.generator_step(self.generator, self.critic, self.opt_g,
-                                                      self.noise(m))
+                                                      self.noise(m * self.cfg.gen_batch_multiple))
+            self._add_to_window("gen_loss", gen_loss)
         else:
             gen_loss = torch.tensor(math.nan)
         self.step += 1
@@ -210,6 +238,7 @@ class Trainer:
             "opt_generator": self.opt_g.state_dict(),
             "opt_critic": self.opt_c.state_dict(),
             "rng": rng,
+            "window": {k: [v.cpu(), n] for k, (v, n) in self.window.items()},
             "sampler": self.sampler.state_dict(),
             "config": self.cfg.to_dict(),
         }
@@ -228,6 +257,7 @@ class Trainer:
         if "cuda" in state["rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
         self.sampler.load_state_dict(state["sampler"])
+        self.window = {k: [v.to(self.device), int(n)] for k, (v, n) in state["window"].items()}
 
     def save_checkpoint(self) -> None:
         state = self.state_dict()
@@ -239,6 +269,9 @@ class Trainer:
         for key in ("critic_loss", "gen_loss", "w_estimate", "penalty"):
             row[key] = float(stats[key]) if stats is not None else math.nan
         row.update(self.diagnostics(with_w1))
+        for key, (total, count) in self.window.items():
+            row[f"{key}_mean"] = float(total) / count if count else math.nan
+        self._reset_window()
         row["wall_time"] = round(self.wall_time, 4)
         return row
 
@@ -247,12 +280,14 @@ class Trainer:
             rng = self._eval_rng()
             n = min(self.cfg.eval_samples, 1000)
             self._last_eval = (self.sampler.sample_eval(n, rng), self.generate(n, rng))
-        from wganbench.plotting import plot_samples  # matplotlib only when needed
+        from wganbench.plotting import plot_image_grid, plot_samples  # matplotlib when needed
 
         real, fake = self._last_eval
-        plot_samples(real, fake, self.out / "samples.png",
-                     f"{self.cfg.objective} on {self.cfg.dataset}, seed {self.cfg.seed}, "
-                     f"step {self.step}")
+        title = f"{self.cfg.objective} on {self.cfg.dataset}, seed {self.cfg.seed}, step {self.step}"
+        if len(self.dataset.shape) == 3:
+            plot_image_grid(fake[:64], self.dataset.value_range, self.out / "samples.png", title)
+        else:
+            plot_samples(real, fake, self.out / "samples.png", title)
 
     def run(self, log: CsvLog | None) -> RunResult:
         cfg = self.cfg

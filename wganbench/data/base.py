@@ -36,6 +36,21 @@ class Sampler:
 
 
 @dataclass(frozen=True)
+class DataOptions:
+    """What a run tells its dataset: where files live, whether to download, and which part.
+
+    Toy datasets ignore all of it; image datasets read files under ``root``.
+    """
+
+    root: str | None = None
+    download: bool = False
+    split: str = "train"
+    #: a random subset of this many training items (drawn with ``seed``), or all of them
+    limit: int | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     """A registered dataset and the experiment defaults that come with it.
 
@@ -44,7 +59,7 @@ class DatasetSpec:
     """
 
     name: str
-    make: Callable[[], Sampler]
+    make: Callable[[DataOptions], Sampler]
     shape: tuple[int, ...]
     latent: str
     latent_dim: int
@@ -55,6 +70,9 @@ class DatasetSpec:
     source: str
     #: whether the exact Wasserstein-1 distance between sample sets is computed at eval steps
     exact_w1: bool = True
+    #: value range of one sample, for image datasets the range the papers scale pixels to;
+    #: image generators end in the matching squashing function (sigmoid / tanh)
+    value_range: tuple[float, float] | None = None
     extra: dict = field(default_factory=dict)
 
     @property

@@ -148,24 +148,24 @@ class ParallelLinesReal(Sampler):
 _TOY_MLP = dict(generator="mlp", critic="mlp", width=512, depth=3)
 
 DATASETS.register("8gaussians", DatasetSpec(
-    name="8gaussians", make=EightGaussians, shape=(2,), latent="normal", latent_dim=2,
+    name="8gaussians", make=lambda opts: EightGaussians(), shape=(2,), latent="normal", latent_dim=2,
     source="WGAN-GP gan_toy.py (8gaussians); G, D: MLP 2-512-512-512, ReLU", **_TOY_MLP))
 DATASETS.register("25gaussians", DatasetSpec(
-    name="25gaussians", make=TwentyFiveGaussians, shape=(2,), latent="normal", latent_dim=2,
+    name="25gaussians", make=lambda opts: TwentyFiveGaussians(), shape=(2,), latent="normal", latent_dim=2,
     source="WGAN-GP gan_toy.py (25gaussians); G, D: MLP 2-512-512-512, ReLU", **_TOY_MLP))
 DATASETS.register("swissroll", DatasetSpec(
-    name="swissroll", make=SwissRoll, shape=(2,), latent="normal", latent_dim=2,
+    name="swissroll", make=lambda opts: SwissRoll(), shape=(2,), latent="normal", latent_dim=2,
     source="WGAN-GP gan_toy.py (swissroll); G, D: MLP 2-512-512-512, ReLU", **_TOY_MLP))
 DATASETS.register("two-gaussians", DatasetSpec(
-    name="two-gaussians", make=lambda: Normal1D(TWO_GAUSSIANS_REAL_MEAN), shape=(1,),
+    name="two-gaussians", make=lambda opts: Normal1D(TWO_GAUSSIANS_REAL_MEAN), shape=(1,),
     latent="normal", latent_dim=1,
     source="WGAN paper Fig 2: real N(-5, 1); MLP sizes of gan_toy.py", **_TOY_MLP,
     extra={"fake_mean": TWO_GAUSSIANS_FAKE_MEAN}))
 DATASETS.register("parallel-lines", DatasetSpec(
-    name="parallel-lines", make=ParallelLinesReal, shape=(2,), latent="uniform:0:1", latent_dim=1,
+    name="parallel-lines", make=lambda opts: ParallelLinesReal(), shape=(2,), latent="uniform:0:1", latent_dim=1,
     generator="parallel-lines", critic="mlp", width=512, depth=3,
     source="WGAN paper §2 Example 1: P_0 = (0, Z), P_theta = (theta, Z), Z ~ U[0, 1]"))
 DATASETS.register("gaussian-1d", DatasetSpec(
-    name="gaussian-1d", make=lambda: Normal1D(GAUSSIAN_1D_MEAN), shape=(1,),
+    name="gaussian-1d", make=lambda opts: Normal1D(GAUSSIAN_1D_MEAN), shape=(1,),
     latent="uniform:0:5", latent_dim=1, generator="mlp", critic="mlp", width=128, depth=2,
     source="seed article 004 §4.1: P_r = N(2, 1), P_z = U[0, 5]; G, D: two hidden layers of 128"))

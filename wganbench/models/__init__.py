@@ -7,5 +7,6 @@ noise to samples of the dataset's shape.
 
 from wganbench.models.base import MODELS, ModelContext, build_model, preserved_buffers
 from wganbench.models import mlp as _mlp  # noqa: F401  (registers the MLPs)
+from wganbench.models import images as _images  # noqa: F401  (the authors' image models)
 
 __all__ = ["MODELS", "ModelContext", "build_model", "preserved_buffers"]

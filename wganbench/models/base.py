@@ -22,6 +22,11 @@ class ModelContext:
     latent_dim: int
     width: int
     depth: int
+    #: the critic's Lipschitz method ("none", "clip", "gp"): the authors' models add or drop
+    #: batch norm by it
+    lipschitz: str = "none"
+    #: the data's value range, which picks an image generator's output squashing
+    value_range: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)

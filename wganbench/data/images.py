@@ -1,0 +1,202 @@
+"""Image datasets: MNIST and CIFAR-10 through torchvision, and a folder of images.
+
+Scaling follows the authors' code (paper-facts §6): MNIST in [0, 1] (``gan_mnist.py`` reads
+``mnist.pkl.gz`` floats; its generator ends in a sigmoid), CIFAR-10 in [-1, 1]
+(``gan_cifar.py``: 2 (x / 255 - 0.5); tanh generator), image folders in [-1, 1] after
+Resize(64) + CenterCrop(64) (WGAN ``main.py`` on LSUN: Normalize(0.5, 0.5)).
+
+Nothing is downloaded unless the user asks (``--download``). A missing dataset raises one line
+saying where wganbench looked and how to get the files.
+
+Training batches come from shuffled passes over the training split (one permutation per
+epoch, drawn from the run's data stream), as ``inf_train_gen`` in the authors' scripts; the
+position in the pass is saved in checkpoints, so a resumed run continues with the same
+batches.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from wganbench.data.base import DATASETS, DataOptions, DatasetSpec, Sampler
+from wganbench.errors import UserError
+
+#: environment variable naming the default --data-root
+DATA_ROOT_ENV = "WGANBENCH_DATA"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+SPLITS = ("train", "test")
+
+
+def data_root(opts: DataOptions) -> Path:
+    return Path(opts.root or os.environ.get(DATA_ROOT_ENV) or "data")
+
+
+def to_range(images_uint8: torch.Tensor, value_range: tuple[float, float]) -> torch.Tensor:
+    """uint8 pixels 0..255 to floats in ``value_range`` (x / 255 scaled affinely)."""
+    lo, hi = value_range
+    return images_uint8.float().div_(255.0).mul_(hi - lo).add_(lo)
+
+
+def to_uint8(images: torch.Tensor, value_range: tuple[float, float]) -> torch.Tensor:
+    """Floats in ``value_range`` back to rounded uint8 pixels, clamped (for FID, grids)."""
+    lo, hi = value_range
+    x = (images.detach().float() - lo) / (hi - lo)
+    return (x.clamp(0, 1) * 255).round().to(torch.uint8)
+
+
+class ShuffledSampler(Sampler):
+    """Shuffled passes over ``len(self)`` items; subclasses turn indices into batches."""
+
+    def __init__(self, n_items: int, shape: tuple[int, ...],
+                 value_range: tuple[float, float]) -> None:
+        self.n_items = n_items
+        self.shape = shape
+        self.value_range = value_range
+        self.epoch = 0
+        self.position = 0
+        self.perm: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return self.n_items
+
+    def load_uint8(self, idx: torch.Tensor) -> torch.Tensor:
+        """uint8 images (len(idx), C, H, W)."""
+        raise NotImplementedError
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        if n > self.n_items:
+            raise UserError(f"--batch-size {n}: the training set has only {self.n_items} images")
+        if self.perm is None or self.position + n > self.n_items:
+            if self.perm is not None:  # the last partial batch is dropped, as in tflib
+                self.epoch += 1
+            self.perm = torch.randperm(self.n_items, generator=generator,
+                                       device=generator.device).cpu()
+            self.position = 0
+        idx = self.perm[self.position:self.position + n]
+        self.position += n
+        return to_range(self.load_uint8(idx), self.value_range).to(generator.device)
+
+    def sample_eval(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        if n <= self.n_items:
+            idx = torch.randperm(self.n_items, generator=generator, device=generator.device)[:n]
+        else:
+            idx = torch.randint(self.n_items, (n,), generator=generator, device=generator.device)
+        return to_range(self.load_uint8(idx.cpu()), self.value_range).to(generator.device)
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "position": self.position, "perm": self.perm}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch = int(state["epoch"])
+        self.position = int(state["position"])
+        self.perm = state["perm"]
+
+
+class TensorImageSampler(ShuffledSampler):
+    """A uint8 image tensor (N, C, H, W) held in memory (MNIST: 47 MB, CIFAR-10: 154 MB)."""
+
+    def __init__(self, images: torch.Tensor, value_range: tuple[float, float]) -> None:
+        super().__init__(len(images), tuple(images.shape[1:]), value_range)
+        self.images = images
+
+    def load_uint8(self, idx: torch.Tensor) -> torch.Tensor:
+        return self.images[idx]
+
+
+def _subset(images: torch.Tensor, opts: DataOptions) -> torch.Tensor:
+    """A random subset of ``opts.limit`` items (WGAN-GP Fig 5b's 1000-digit MNIST subset),
+    drawn from the run seed so that it is the same on every rank and after a resume."""
+    if opts.limit is None or opts.limit >= len(images):
+        return images
+    g = torch.Generator().manual_seed(10_007 + opts.seed)
+    return images[torch.randperm(len(images), generator=g)[:opts.limit]]
+
+
+def _torchvision(name: str, opts: DataOptions):
+    import torchvision
+
+    cls = {"mnist": torchvision.datasets.MNIST, "cifar10": torchvision.datasets.CIFAR10}[name]
+    root = data_root(opts)
+    if opts.split not in SPLITS:
+        raise UserError(f"--split {opts.split!r}: choose from {', '.join(SPLITS)}")
+    try:
+        return cls(str(root), train=opts.split == "train", download=opts.download)
+    except RuntimeError as e:  # torchvision: "Dataset not found. You can use download=True ..."
+        folder = root / cls.__name__ if name == "mnist" else root / "cifar-10-batches-py"
+        raise UserError(
+            f"{cls.__name__} not found in {str(folder)!r} (torchvision layout under --data-root "
+            f"{str(root)!r}); pass --download to fetch it, or --data-root DIR (or "
+            f"${DATA_ROOT_ENV}) where torchvision's {cls.__name__} folder is") from None
+    except OSError as e:
+        raise UserError(f"cannot read {cls.__name__} under {str(root)!r}: {e}") from None
+
+
+def load_images(name: str, opts: DataOptions) -> torch.Tensor:
+    """The uint8 images (N, C, H, W) of a torchvision dataset's split, subset applied."""
+    ds = _torchvision(name, opts)
+    data = ds.data
+    data = torch.as_tensor(np.asarray(data))
+    data = data.unsqueeze(1) if data.dim() == 3 else data.permute(0, 3, 1, 2)
+    return _subset(data.contiguous(), opts)
+
+
+class ImageFolderSampler(ShuffledSampler):
+    """Every image file under a folder (recursively; e.g. an LSUN or CelebA export), resized so
+    the short side is ``size`` and centre-cropped to size x size, RGB. Decoded per batch."""
+
+    def __init__(self, folder: Path, size: int, value_range: tuple[float, float],
+                 opts: DataOptions) -> None:
+        if not folder.is_dir():
+            raise UserError(f"--data-root {str(folder)!r} is not a folder of images")
+        files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise UserError(f"--data-root {str(folder)!r} holds no images "
+                            f"({', '.join(IMAGE_SUFFIXES)})")
+        if opts.limit is not None and opts.limit < len(files):
+            g = torch.Generator().manual_seed(10_007 + opts.seed)
+            files = [files[i] for i in torch.randperm(len(files), generator=g)[:opts.limit]]
+        super().__init__(len(files), (3, size, size), value_range)
+        self.files = files
+        self.size = size
+
+    def load_uint8(self, idx: torch.Tensor) -> torch.Tensor:
+        from PIL import Image
+        from torchvision.transforms import functional as TF
+
+        out = []
+        for i in idx.tolist():
+            with Image.open(self.files[i]) as im:
+                im = TF.center_crop(TF.resize(im.convert("RGB"), self.size), self.size)
+                out.append(TF.pil_to_tensor(im))
+        return torch.stack(out)
+
+
+def _tv_sampler(name: str, value_range: tuple[float, float]):
+    def make(opts: DataOptions) -> Sampler:
+        return TensorImageSampler(load_images(name, opts), value_range)
+    return make
+
+
+MNIST_RANGE = (0.0, 1.0)
+SIGNED_RANGE = (-1.0, 1.0)
+
+DATASETS.register("mnist", DatasetSpec(
+    name="mnist", make=_tv_sampler("mnist", MNIST_RANGE), shape=(1, 28, 28),
+    latent="normal", latent_dim=128, generator="mnist-dcgan", critic="mnist-dcgan",
+    width=64, depth=0, exact_w1=False, value_range=MNIST_RANGE,
+    source="WGAN-GP gan_mnist.py: 28x28 in [0, 1], z 128 ~ N(0, I), DIM 64 (BATCH 50 there)"))
+DATASETS.register("cifar10", DatasetSpec(
+    name="cifar10", make=_tv_sampler("cifar10", SIGNED_RANGE), shape=(3, 32, 32),
+    latent="normal", latent_dim=128, generator="cifar-dcgan", critic="cifar-dcgan",
+    width=128, depth=0, exact_w1=False, value_range=SIGNED_RANGE,
+    source="WGAN-GP gan_cifar.py: 32x32 in [-1, 1], z 128 ~ N(0, I), DIM 128"))
+DATASETS.register("image-folder", DatasetSpec(
+    name="image-folder",
+    make=lambda opts: ImageFolderSampler(data_root(opts), 64, SIGNED_RANGE, opts),
+    shape=(3, 64, 64), latent="normal", latent_dim=100, generator="dcgan64", critic="dcgan64",
+    width=64, depth=0, exact_w1=False, value_range=SIGNED_RANGE,
+    source="WGAN main.py on LSUN: Resize(64), CenterCrop(64), [-1, 1]; nz 100, ngf = ndf = 64"))
