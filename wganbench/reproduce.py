@@ -14,6 +14,7 @@ import importlib.util
 import json
 import math
 import operator
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "reproductions"
 #: the order of the sections in results/README.md
 ORDER = ("figure1", "parallel-lines", "value-surfaces", "gradient-norms", "weight-histograms",
-         "em-vs-quality", "gaussian-1d")
+         "em-vs-quality", "gaussian-1d", "mnist", "critic-overfitting")
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -46,6 +47,12 @@ def available() -> list[str]:
     return sorted(names, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
 
 
+def in_all(name: str) -> bool:
+    """Whether ``reproduce all`` runs ``name``: scripts that need downloaded data (MNIST) or
+    GPU-days at default scale set ``IN_ALL = False`` and run by name."""
+    return getattr(load_script(name), "IN_ALL", True)
+
+
 def load_script(name: str) -> ModuleType:
     names = available()
     if name not in names:
@@ -55,6 +62,7 @@ def load_script(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"wganbench_reproduction_{name.replace('-', '_')}",
                                                   SCRIPTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses in a script look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -85,8 +93,11 @@ class Claim:
 class Reproduction:
     """What a reproduction script gets: its settings, a trainer, and writers for its outputs."""
 
-    def __init__(self, name: str, out: Path, quick: bool, seeds: int, device: str) -> None:
+    def __init__(self, name: str, out: Path, quick: bool, seeds: int, device: str,
+                 data_root: str | None = None) -> None:
         self.name = name
+        #: where image datasets live (torchvision layout); None: $WGANBENCH_DATA or ./data
+        self.data_root = data_root
         self.dir = out / name
         self.quick = quick
         self.seeds = list(range(seeds))
@@ -145,7 +156,7 @@ class Reproduction:
 
 
 def reproduce(name: str, out: str | Path = "results", quick: bool = False, seeds: int | None = None,
-              device: str = "cpu") -> pd.DataFrame:
+              device: str = "cpu", data_root: str | None = None) -> pd.DataFrame:
     """Run one reproduction; returns its claims table."""
     script = load_script(name)
     if seeds is None:
@@ -153,7 +164,7 @@ def reproduce(name: str, out: str | Path = "results", quick: bool = False, seeds
     if not isinstance(seeds, int) or seeds < 1:
         raise UserError(f"--seeds {seeds!r}: must be an integer >= 1")
     out = Path(out)
-    ctx = Reproduction(name, out, quick, seeds, device)
+    ctx = Reproduction(name, out, quick, seeds, device, data_root)
     check_writable(ctx.dir, shown_as=out)
     start = time.perf_counter()
     script.run(ctx)

@@ -116,31 +116,61 @@ def _subset(images: torch.Tensor, opts: DataOptions) -> torch.Tensor:
     return images[torch.randperm(len(images), generator=g)[:opts.limit]]
 
 
-def _torchvision(name: str, opts: DataOptions):
+def _missing(cls_name: str, folder: Path, root: Path) -> UserError:
+    return UserError(
+        f"{cls_name} not found in {str(folder)!r} (torchvision layout under --data-root "
+        f"{str(root)!r}); pass --download to fetch it, or --data-root DIR (or ${DATA_ROOT_ENV}) "
+        f"where torchvision's {cls_name} folder is")
+
+
+def _mnist(opts: DataOptions) -> torch.Tensor:
     import torchvision
 
-    cls = {"mnist": torchvision.datasets.MNIST, "cifar10": torchvision.datasets.CIFAR10}[name]
     root = data_root(opts)
-    if opts.split not in SPLITS:
-        raise UserError(f"--split {opts.split!r}: choose from {', '.join(SPLITS)}")
     try:
-        return cls(str(root), train=opts.split == "train", download=opts.download)
-    except RuntimeError as e:  # torchvision: "Dataset not found. You can use download=True ..."
-        folder = root / cls.__name__ if name == "mnist" else root / "cifar-10-batches-py"
-        raise UserError(
-            f"{cls.__name__} not found in {str(folder)!r} (torchvision layout under --data-root "
-            f"{str(root)!r}); pass --download to fetch it, or --data-root DIR (or "
-            f"${DATA_ROOT_ENV}) where torchvision's {cls.__name__} folder is") from None
-    except OSError as e:
-        raise UserError(f"cannot read {cls.__name__} under {str(root)!r}: {e}") from None
+        ds = torchvision.datasets.MNIST(str(root), train=opts.split == "train",
+                                        download=opts.download)
+    except RuntimeError:  # torchvision: "Dataset not found. You can use download=True ..."
+        raise _missing("MNIST", root / "MNIST", root) from None
+    return ds.data.unsqueeze(1)
+
+
+CIFAR_FOLDER = "cifar-10-batches-py"
+
+
+def _cifar10(opts: DataOptions) -> torch.Tensor:
+    """CIFAR-10 from torchvision's folder (the python pickles), read directly so that a folder
+    the user built (or the tests' tiny one) needs no checksums; torchvision downloads it."""
+    import pickle
+
+    root = data_root(opts)
+    folder = root / CIFAR_FOLDER
+    if not folder.is_dir() and opts.download:
+        import torchvision
+
+        torchvision.datasets.CIFAR10(str(root), train=True, download=True)
+    names = [f"data_batch_{i}" for i in range(1, 6)] if opts.split == "train" else ["test_batch"]
+    if not all((folder / n).is_file() for n in names):
+        raise _missing("CIFAR10", folder, root)
+    batches = []
+    for n in names:
+        with open(folder / n, "rb") as f:
+            entry = pickle.load(f, encoding="latin1")
+        batches.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+    return torch.from_numpy(np.concatenate(batches))
+
+
+_LOADERS = {"mnist": _mnist, "cifar10": _cifar10}
 
 
 def load_images(name: str, opts: DataOptions) -> torch.Tensor:
-    """The uint8 images (N, C, H, W) of a torchvision dataset's split, subset applied."""
-    ds = _torchvision(name, opts)
-    data = ds.data
-    data = torch.as_tensor(np.asarray(data))
-    data = data.unsqueeze(1) if data.dim() == 3 else data.permute(0, 3, 1, 2)
+    """The uint8 images (N, C, H, W) of a dataset's split, subset applied."""
+    if opts.split not in SPLITS:
+        raise UserError(f"--split {opts.split!r}: choose from {', '.join(SPLITS)}")
+    try:
+        data = _LOADERS[name](opts)
+    except OSError as e:
+        raise UserError(f"cannot read {name} under {str(data_root(opts))!r}: {e}") from None
     return _subset(data.contiguous(), opts)
 
 

@@ -1,0 +1,76 @@
+"""The MNIST reproductions at a tiny scale on a fake MNIST (the code paths of ``--quick``), and
+the real ``--quick`` runs on the real MNIST when it is there (slow; kept out of CI)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from image_fixtures import make_fake_mnist
+from wganbench.reproduce import Reproduction, load_script
+
+REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("WGANBENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("WGANBENCH_INCEPTION_WEIGHTS", raising=False)
+
+
+def _run_tiny(name: str, tmp_path: Path, shrink) -> Path:
+    root = make_fake_mnist(tmp_path / "data")
+    script = load_script(name)
+    shrink(script)
+    ctx = Reproduction(name, tmp_path / "out", quick=True, seeds=1, device="cpu",
+                       data_root=str(root))
+    script.run(ctx)
+    ctx.finish(0.0)
+    return ctx.dir
+
+
+def test_mnist_study_writes_every_output(tmp_path):
+    def shrink(script):
+        script.QUICK = script.Settings(epochs=2, data_limit=256, n_fid=200, inception=False)
+        script.BATCH = 64
+
+    d = _run_tiny("mnist", tmp_path, shrink)
+    table = pd.read_csv(d / "mnist.csv")
+    assert set(table.model) == {"GAN", "WGAN-GP"} and list(table.epoch.unique()) == [1, 2]
+    assert table[["gen_loss_mean", "critic_loss_mean", "fid", "kid"]].notna().all().all()
+    assert (table.fid_threshold > 0).all()
+    claims = pd.read_csv(d / "claims.csv")
+    assert len(claims) == 2
+    for f in ("mnist.png", "mnist.pdf", "samples_gan_seed0.gif", "samples_wgan-gp_seed0.gif",
+              "grids/wgan-gp_seed0_epoch02.png"):
+        assert (d / f).exists(), f
+    from PIL import Image
+
+    with Image.open(d / "samples_gan_seed0.gif") as gif:
+        assert gif.n_frames == 2
+
+
+def test_critic_overfitting_writes_both_panels(tmp_path):
+    def shrink(script):
+        script.QUICK = (4, 2)
+
+    d = _run_tiny("critic-overfitting", tmp_path, shrink)
+    table = pd.read_csv(d / "critic-overfitting.csv")
+    assert set(table.method) == {"WGAN-GP", "WGAN-clip"} and sorted(table.step.unique()) == [2, 4]
+    assert table[["neg_loss_train", "neg_loss_val", "gap"]].notna().all().all()
+    assert (d / "critic-overfitting.png").exists() and (d / "claims.csv").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (REAL_MNIST / "MNIST").is_dir(), reason="real MNIST not at ../shared/data")
+def test_mnist_quick_on_real_mnist_under_ten_minutes(tmp_path, run_cli):
+    start = time.time()
+    r = run_cli("reproduce", "mnist", "--quick", "--out", str(tmp_path), "--data-root",
+                str(REAL_MNIST))
+    assert r.returncode == 0, r.stderr
+    assert time.time() - start < 600
+    for f in ("mnist.png", "mnist.csv", "claims.csv", "samples_wgan-gp_seed0.gif"):
+        assert (tmp_path / "mnist" / f).exists()
