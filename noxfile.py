@@ -6,6 +6,8 @@ multi-GB PyTorch install happens once; it is refreshed when ``pyproject.toml`` c
     nox -s reproduce-all      all of them, and results/README.md
     nox -s tests              the test suite (what CI runs)
     nox -s train-toy          a toy training run: WGAN-GP on 8gaussians
+    nox -s bench              training throughput into results/throughput.csv
+    nox -s benchmarks         the pytest-benchmark suite (pytest benchmarks/)
     nox -s bench-quality      final-step quality of every objective on the toy sets, over seeds
 """
 
@@ -59,6 +61,20 @@ def train_toy(session: nox.Session) -> None:
     args = session.posargs or ["--objective", "wgan-gp", "--dataset", "8gaussians",
                                "--steps", "2000", "--out", "runs/wgan-gp_8gaussians"]
     session.run(py, "-m", "wganbench", "train", *args, external=True)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Throughput of every objective x model on this device into results/throughput.csv."""
+    py = shared_env(session)
+    session.run(py, "-m", "wganbench", "bench", *session.posargs, external=True)
+
+
+@nox.session(name="benchmarks")
+def benchmarks(session: nox.Session) -> None:
+    """pytest-benchmark suite (pytest benchmarks/); args go to pytest, e.g. --benchmark-json F."""
+    py = shared_env(session)
+    session.run(py, "-m", "pytest", "benchmarks", *session.posargs, external=True)
 
 
 @nox.session(name="bench-quality")

@@ -39,3 +39,20 @@ def test_bench_quality_bad_input(tmp_path, capsys):
     assert main(["bench-quality", "--quick", "--datasets", "mnist9", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "--seeds 0" in err[0] and "'mnist9'" in err[1]
+
+
+def test_bench_quality_reads_mnist_by_fid_and_kid(tmp_path, monkeypatch):
+    from image_fixtures import make_fake_mnist
+
+    monkeypatch.setenv("WGANBENCH_CACHE", str(tmp_path / "cache"))
+    root = make_fake_mnist(tmp_path / "data", n_train=600, n_test=500)
+    out = tmp_path / "res"
+    assert main(["bench-quality", "--quick", "--seeds", "2", "--objectives", "wgan-gp",
+                 "--datasets", "mnist", "--data-root", str(root), "--out", str(out)]) == 0
+    runs = pd.read_csv(out / "quality_runs.csv")
+    assert len(runs) == 2 and runs.fid.gt(0).all() and runs.kid.notna().all()
+    assert runs.w1_final.isna().all()  # no exact W1 on images
+    summary = pd.read_csv(out / "quality.csv")
+    row = summary.iloc[0]
+    assert row.fid_ci_low <= row.fid_mean <= row.fid_ci_high
+    assert "mnist-lenet" in row.fid_protocol and "500 generated vs 500 test" in row.fid_protocol

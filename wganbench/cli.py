@@ -1,4 +1,4 @@
-"""The ``wganbench`` command line. Subcommands: ``train``, ``reproduce``, ``bench-quality``, ``table``, ``fid``,
+"""The ``wganbench`` command line. Subcommands: ``train``, ``reproduce``, ``bench``, ``bench-quality``, ``table``, ``fid``,
 ``fid-weights``, ``list``.
 
 Options of ``train`` are generated from :class:`~wganbench.config.TrainConfig`, so the CLI and
@@ -131,7 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     qual.add_argument("--objectives", nargs="+", default=None, metavar="NAME",
                       help="default: all objectives")
     qual.add_argument("--datasets", nargs="+", default=None, metavar="NAME",
-                      help="default: 8gaussians 25gaussians swissroll gaussian-1d")
+                      help="default: 8gaussians 25gaussians swissroll gaussian-1d, and mnist "
+                           "when it is under --data-root")
+    qual.add_argument("--data-root", default=None,
+                      help="image data (torchvision layout). Default: $WGANBENCH_DATA or ./data")
+    qual.add_argument("--n-fid", type=int, default=10_000, metavar="N",
+                      help="samples per side for FID / KID on image datasets. Default: 10000")
     qual.add_argument("--quick", action="store_true",
                       help="reduced budget for tests (40 iterations, width 64)")
     _add_out_and_device(qual)
@@ -147,6 +152,24 @@ def build_parser() -> argparse.ArgumentParser:
     tab.add_argument("--best", action="append", default=[], metavar="COL:min|max",
                      help="which way is best for a column (default: by its name)")
     tab.add_argument("--out", default=None, help="write here instead of standard output")
+
+    bench = sub.add_parser(
+        "bench", help="training throughput per objective x model x device; write throughput.csv",
+        description="Time one critic step, one generator step and one full generator iteration "
+                    "of each objective x model (warm-up, then median and IQR of repeats), the "
+                    "WGAN-GP iteration also for the textbook loop of benchmarks/textbook.py, "
+                    "interleaved. Writes OUT/throughput.csv with provenance in every row.")
+    bench.add_argument("--objectives", nargs="+", default=None, metavar="NAME",
+                       help="default: all objectives")
+    bench.add_argument("--models", nargs="+", default=None, metavar="NAME",
+                       help="toy-mlp mnist cifar-dcgan cifar-resnet (default: all)")
+    bench.add_argument("--phases", nargs="+", default=None, metavar="NAME",
+                       help="critic_step generator_step iteration (default: all)")
+    bench.add_argument("--warmup", type=int, default=2, metavar="N", help="Default: 2")
+    bench.add_argument("--repeats", type=int, default=7, metavar="N", help="Default: 7")
+    bench.add_argument("--quick", action="store_true",
+                       help="toy model only, 1 warm-up, 3 repeats (for tests)")
+    _add_out_and_device(bench)
 
     fid = sub.add_parser(
         "fid", help="FID, KID and IS of a run's checkpoint through torch-fidelity",
@@ -231,7 +254,7 @@ def _cmd_bench_quality(args: argparse.Namespace) -> int:
     from wganbench.quality import QualityConfig, bench_quality
 
     q = QualityConfig(out=args.out, seeds=args.seeds, steps=args.steps, quick=args.quick,
-                      device=args.device)
+                      device=args.device, data_root=args.data_root, n_fid=args.n_fid)
     if args.objectives:
         q.objectives = tuple(args.objectives)
     if args.datasets:
@@ -256,6 +279,19 @@ def _cmd_table(args: argparse.Namespace) -> int:
         atomic_write_text(args.out, text)
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from wganbench.bench import BenchOptions, bench
+
+    opts = BenchOptions(out=args.out, device=args.device, warmup=args.warmup,
+                        repeats=args.repeats, quick=args.quick)
+    for name in ("objectives", "models", "phases"):
+        if getattr(args, name):
+            setattr(opts, name, tuple(getattr(args, name)))
+    table = bench(opts)
+    print(f"wrote {args.out}/throughput.csv ({len(table)} rows)")
     return 0
 
 
@@ -316,6 +352,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 COMMANDS = {"train": _cmd_train, "reproduce": _cmd_reproduce, "bench-quality": _cmd_bench_quality,
             "table": _cmd_table, "fid": _cmd_fid, "fid-weights": _cmd_fid_weights,
+            "bench": _cmd_bench,
             "list": _cmd_list}
 
 

@@ -6,7 +6,12 @@ read, at that final step (no best-checkpoint picking): the exact W1 between 1000
 the estimate's error against the exact W1 (``w_bias`` = estimate - W1, ``w_abs_error``). ``quality_runs.csv`` holds one row per run with its
 configuration flattened in; ``quality.csv`` one row per objective x dataset with mean, standard
 deviation and a 95% bootstrap interval over seeds, the budget in steps and in wall-clock seconds,
-and the hardware. Image datasets join once the image track lands.
+and the hardware.
+
+MNIST joins the default datasets when it is on disk (``--data-root``, ``$WGANBENCH_DATA`` or
+``./data``): its runs are read at the same declared final step by FID and KID against the test
+digits (``n_fid`` samples a side, wganbench's MNIST classifier features; the protocol columns
+say so) instead of the exact W1.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from wganbench.runner import resolve_device, train_or_reuse
 from wganbench.stats import summarize
 
 DEFAULT_DATASETS = ("8gaussians", "25gaussians", "swissroll", "gaussian-1d")
-SUMMARY_VALUES = ("w1_final", "w_estimate", "w_bias", "w_abs_error", "wall_time")
+IMAGE_DATASETS = ("mnist",)
+SUMMARY_VALUES = ("w1_final", "w_estimate", "w_bias", "w_abs_error", "fid", "kid", "wall_time")
 
 
 @dataclass
@@ -35,14 +41,35 @@ class QualityConfig:
     seeds: int = 5
     steps: int = 2000  # the declared budget, in generator iterations
     objectives: tuple[str, ...] = field(default_factory=lambda: tuple(OBJECTIVES.names()))
-    datasets: tuple[str, ...] = DEFAULT_DATASETS
+    datasets: tuple[str, ...] | None = None  # None: the toy sets, and MNIST when it is on disk
     quick: bool = False  # a reduced run for tests: 40 iterations, width 64, 300 eval samples
     device: str = "cpu"
+    data_root: str | None = None
+    n_fid: int = 10_000  # generated and real samples per FID / KID on image datasets
+
+    def dataset_names(self) -> tuple[str, ...]:
+        if self.datasets is not None:
+            return self.datasets
+        return DEFAULT_DATASETS + tuple(d for d in IMAGE_DATASETS if _on_disk(d, self.data_root))
+
+
+def _on_disk(dataset: str, data_root: str | None) -> bool:
+    from wganbench.data import DataOptions
+    from wganbench.data.images import load_images
+
+    try:
+        load_images(dataset, DataOptions(root=data_root, split="test"))
+        return True
+    except UserError:
+        return False
 
 
 def run_config(q: QualityConfig, objective: str, dataset: str, seed: int) -> TrainConfig:
     steps = 40 if q.quick else q.steps
-    extra = dict(width=64, eval_samples=300) if q.quick else {}
+    image = dataset in IMAGE_DATASETS
+    extra = dict(width=16 if image else 64, eval_samples=300) if q.quick else {}
+    if image:
+        extra.update(data_root=q.data_root, eval_samples=min(1000, q.n_fid))
     return TrainConfig(objective=objective, dataset=dataset, steps=steps, seed=seed,
                        device=q.device, eval_every=steps, log_every=max(1, steps // 20),
                        progress=not q.quick,
@@ -55,9 +82,12 @@ def bench_quality(q: QualityConfig) -> pd.DataFrame:
         raise UserError(f"--seeds {q.seeds}: must be an integer >= 1")
     if q.steps < 1:
         raise UserError(f"--steps {q.steps}: must be a positive integer")
-    configs = [resolve(run_config(q, o, d, s)) for o in q.objectives for d in q.datasets
+    if q.n_fid < 2:
+        raise UserError(f"--n-fid {q.n_fid}: must be an integer >= 2")
+    configs = [resolve(run_config(q, o, d, s)) for o in q.objectives for d in q.dataset_names()
                for s in range(q.seeds)]  # validates every name before any training
     rows = []
+    real = {}
     for cfg in configs:
         trainer = train_or_reuse(cfg)
         metrics = pd.read_csv(trainer.out / "metrics.csv")
@@ -72,6 +102,8 @@ def bench_quality(q: QualityConfig) -> pd.DataFrame:
                "w_bias": float(last["w_estimate_eval"] - last["w1"]) if wasserstein else math.nan,
                "wall_time": float(last["wall_time"]), "config_hash": config_hash(cfg)}
         row["w_abs_error"] = abs(row["w_bias"])
+        row.update(image_quality(trainer, q, real) if cfg.dataset in IMAGE_DATASETS
+                   else {"fid": math.nan, "kid": math.nan})
         row.update({f"cfg_{k}": (str(v) if isinstance(v, (list, tuple)) else v)
                     for k, v in cfg.to_dict().items() if k not in ("out", "progress")})
         rows.append(row)
@@ -82,6 +114,10 @@ def bench_quality(q: QualityConfig) -> pd.DataFrame:
     meta = runs.groupby(["objective", "dataset"], sort=False)[
         ["budget_steps", "estimate_kind"]].first().reset_index()
     summary = meta.merge(summary, on=["objective", "dataset"])
+    protocol = [c for c in ("fid_protocol",) if c in runs]
+    if protocol:
+        summary = summary.merge(runs.groupby(["objective", "dataset"], sort=False)[protocol]
+                                .first().reset_index(), on=["objective", "dataset"])
     for key in ("device_name", "cpu_threads", "torch_version", "git_commit", "git_dirty"):
         summary[key] = prov[key]
         runs[key] = prov[key]
@@ -93,3 +129,21 @@ def bench_quality(q: QualityConfig) -> pd.DataFrame:
     prov.pop("config_hash")
     write_json(out / "provenance.json", prov)
     return summary
+
+
+def image_quality(trainer, q: QualityConfig, real: dict) -> dict:
+    """FID and KID of the final generator (domain extractor), with the protocol in words."""
+    from wganbench.metrics.fidelity import MetricOptions, compute_metrics, real_images
+
+    cfg = trainer.cfg
+    n = 500 if q.quick else q.n_fid
+    if cfg.dataset not in real:
+        real[cfg.dataset] = real_images(cfg.dataset, "test", n, q.data_root)
+    opts = MetricOptions(metrics=("fid", "kid"), n_fake=n, n_real=n, extractor="mnist-lenet",
+                         kid_subset_size=min(1000, n))
+    m = compute_metrics(trainer.generator, dataset=cfg.dataset, latent_dim=cfg.latent_dim,
+                        value_range=trainer.dataset.value_range, opts=opts,
+                        real=real[cfg.dataset], device=trainer.device)
+    return {"fid": m["fid"], "kid": m["kid_mean"],
+            "fid_protocol": f"{m['extractor']} {m['weights_sha256'][:12]}, {n} generated vs {n} "
+                            f"{m['split']} images, sampling seed {m['sampling_seed']}"}

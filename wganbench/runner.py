@@ -86,6 +86,33 @@ def critic_iterations(cfg: TrainConfig, generator_iteration: int) -> int:
 
 
 @dataclass
+class Parts:
+    """What one generator iteration needs besides data: both nets, the objective, optimisers."""
+
+    generator: torch.nn.Module
+    critic: torch.nn.Module
+    objective: Objective
+    opt_g: torch.optim.Optimizer
+    opt_c: torch.optim.Optimizer
+
+
+def build_parts(cfg: TrainConfig, device: torch.device) -> Parts:
+    """Models (initialised from the run seed, identically on every rank), objective and
+    optimisers of a resolved config. Used by the runner and by the throughput benchmarks."""
+    dataset = get_dataset(cfg.dataset)
+    torch.manual_seed(derive_seed(cfg.seed, 0, 0))
+    ctx = dict(data_shape=dataset.shape, latent_dim=cfg.latent_dim, width=cfg.width,
+               depth=cfg.depth, lipschitz=cfg.lipschitz, value_range=dataset.value_range)
+    generator = build_model(cfg.generator, ModelContext("generator", **ctx)).to(device)
+    objective = Objective.from_config(cfg)
+    critic = objective.lipschitz.prepare_critic(
+        build_model(cfg.critic, ModelContext("critic", **ctx)).to(device))
+    make_opt = OPTIMIZERS.get(cfg.optimizer).build
+    return Parts(generator, critic, objective, make_opt(generator.parameters(), cfg.lr, cfg.betas),
+                 make_opt(critic.parameters(), cfg.lr, cfg.betas))
+
+
+@dataclass
 class RunResult:
     out: Path
     step: int
@@ -109,16 +136,9 @@ class Trainer:
         self.latent = parse_latent(cfg.latent, cfg.latent_dim)
         self.fixed_fake = parse_fixed_fake(cfg.fixed_fake) if cfg.fixed_fake else None
 
-        torch.manual_seed(derive_seed(cfg.seed, 0, 0))  # model init: identical on every rank
-        ctx = dict(data_shape=self.dataset.shape, latent_dim=cfg.latent_dim, width=cfg.width,
-                   depth=cfg.depth, lipschitz=cfg.lipschitz, value_range=self.dataset.value_range)
-        self.generator = build_model(cfg.generator, ModelContext("generator", **ctx)).to(self.device)
-        self.objective = Objective.from_config(cfg)
-        critic = build_model(cfg.critic, ModelContext("critic", **ctx)).to(self.device)
-        self.critic = self.objective.lipschitz.prepare_critic(critic)
-        make_opt = OPTIMIZERS.get(cfg.optimizer).build
-        self.opt_g = make_opt(self.generator.parameters(), cfg.lr, cfg.betas)
-        self.opt_c = make_opt(self.critic.parameters(), cfg.lr, cfg.betas)
+        parts = build_parts(cfg, self.device)
+        self.generator, self.critic, self.objective = parts.generator, parts.critic, parts.objective
+        self.opt_g, self.opt_c = parts.opt_g, parts.opt_c
 
         self.streams = {
             name: torch.Generator(self.device).manual_seed(derive_seed(cfg.seed, rank, 1 + i))

@@ -1,0 +1,63 @@
+"""wganbench bench: the throughput table's rows, protocol columns and device separation. Speed
+targets are not asserted here (they live in the benchmarks); only that the numbers are
+measured and consistent."""
+
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from wganbench.bench import StepHarness, count_flops, peak_memory_bytes
+from wganbench.cli import main
+
+
+def test_bench_writes_one_row_per_configuration(tmp_path, capsys):
+    out = tmp_path / "res"
+    assert main(["bench", "--quick", "--objectives", "wgan-gp", "gan", "--out", str(out)]) == 0
+    t = pd.read_csv(out / "throughput.csv")
+    ours = t[t.implementation == "wganbench"]
+    assert len(ours) == 2 * 3 and set(ours.phase) == {"critic_step", "generator_step", "iteration"}
+    assert (t.median_s > 0).all() and (t.iqr_s >= 0).all() and (t.repeats == 3).all()
+    assert ((t.calls_per_s - 1 / t.median_s).abs() < 1e-9 * t.calls_per_s).all()
+    gp_iter = t[(t.objective == "wgan-gp") & (t.phase == "iteration")]
+    assert set(gp_iter.implementation) == {"wganbench", "textbook"}
+    med = gp_iter.set_index("implementation").median_s
+    assert gp_iter.ratio_vs_textbook.iloc[0] == pytest.approx(med["textbook"] / med["wganbench"])
+    # 5 critic steps + 1 generator step: samples = 5 m + m
+    row = gp_iter[gp_iter.implementation == "wganbench"].iloc[0]
+    assert row.samples_per_s == pytest.approx(6 * 256 / row.median_s)
+    assert math.isnan(row.images_per_s)  # toy points are not images
+    assert {"git_commit", "torch_version", "device_name", "cpu_threads", "matmul_gflops",
+            "flops_per_call", "frac_of_matmul_rate", "peak_mem_mb"} <= set(t)
+
+    # rows of another device are kept, rows of this device replaced
+    t.loc[:, "device_name"] = "Some GPU"
+    t.loc[:, "device"] = "cuda"
+    t.to_csv(out / "throughput.csv", index=False)
+    assert main(["bench", "--quick", "--objectives", "gan", "--phases", "critic_step",
+                 "--out", str(out)]) == 0
+    t2 = pd.read_csv(out / "throughput.csv")
+    assert (t2.device_name == "Some GPU").sum() == len(t) and (t2.device == "cpu").sum() == 1
+
+
+def test_flops_of_the_wgan_gp_toy_iteration():
+    """A generator iteration of the toy MLPs at batch 256 counts the same FLOPs in wganbench's
+    step and in the textbook loop: they compute the same function."""
+    h = StepHarness("wgan-gp", "toy-mlp")
+    ours, textbook = count_flops(h.iteration), count_flops(h.textbook_iteration)
+    assert ours == textbook and 1.5e10 < ours < 2.5e10
+
+
+def test_peak_memory_sees_allocations():
+    def fn():
+        a = torch.randn(1024, 1024)
+        b = a @ a
+        del a, b
+
+    assert 7.9 < peak_memory_bytes(fn, torch.device("cpu")) / 2**20 < 8.5
+
+
+def test_bench_bad_input(tmp_path, capsys):
+    assert main(["bench", "--models", "imagenet", "--out", str(tmp_path)]) == 2
+    assert "--models 'imagenet'" in capsys.readouterr().err
