@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from wganbench import provenance
+from wganbench import distributed, provenance
 from wganbench.config import RESUMABLE_FIELDS, TrainConfig, config_hash, resolve
 from wganbench.data import DataOptions, get_dataset
 from wganbench.data.fixed_fake import parse_fixed_fake
@@ -123,11 +123,12 @@ class RunResult:
 class Trainer:
     """Builds everything a run needs from a resolved :class:`TrainConfig` and trains it."""
 
-    def __init__(self, cfg: TrainConfig, *, rank: int = 0, world_size: int = 1) -> None:
+    def __init__(self, cfg: TrainConfig, *, rank: int = 0, world_size: int = 1,
+                 device: torch.device | None = None) -> None:
         self.cfg = cfg
         self.rank, self.world_size = rank, world_size
         self.is_main = rank == 0
-        self.device = resolve_device(cfg.device)
+        self.device = device or resolve_device(cfg.device)
         self.out = Path(cfg.out)
         self.dataset = get_dataset(cfg.dataset)
         self.sampler = self.dataset.make(DataOptions(
@@ -139,6 +140,8 @@ class Trainer:
         parts = build_parts(cfg, self.device)
         self.generator, self.critic, self.objective = parts.generator, parts.critic, parts.objective
         self.opt_g, self.opt_c = parts.opt_g, parts.opt_c
+        if world_size > 1:
+            self.objective.grad_sync = distributed.average_gradients
 
         self.streams = {
             name: torch.Generator(self.device).manual_seed(derive_seed(cfg.seed, rank, 1 + i))
@@ -243,11 +246,17 @@ class Trainer:
                                                       self.critic(fake).view(-1)))
 
     # ---- checkpoints -----------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
+    def rank_state(self) -> dict[str, Any]:
+        """What differs between ranks: the random streams and the data position."""
         rng = {name: g.get_state() for name, g in self.streams.items()}
         rng["torch"] = torch.get_rng_state()
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
+        return {"rng": rng, "sampler": self.sampler.state_dict()}
+
+    def state_dict(self) -> dict[str, Any]:
+        own = self.rank_state()
+        rng = own["rng"]
         return {
             "format": CHECKPOINT_FORMAT,
             "step": self.step,
@@ -259,11 +268,18 @@ class Trainer:
             "opt_critic": self.opt_c.state_dict(),
             "rng": rng,
             "window": {k: [v.cpu(), n] for k, (v, n) in self.window.items()},
-            "sampler": self.sampler.state_dict(),
+            "sampler": own["sampler"],
+            "world_size": self.world_size,
             "config": self.cfg.to_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        saved_world = int(state.get("world_size", 1))
+        if saved_world != self.world_size:
+            raise UserError(f"--resume: the checkpoint was written by {saved_world} process(es); "
+                            f"resume it with {saved_world}, not {self.world_size}")
+        if "ranks" in state:  # data-parallel: this rank's own streams and data position
+            state = {**state, **state["ranks"][self.rank]}
         self.step = int(state["step"])
         self.critic_steps = int(state["critic_steps"])
         self.wall_time = float(state["wall_time"])
@@ -280,7 +296,14 @@ class Trainer:
         self.window = {k: [v.to(self.device), int(n)] for k, (v, n) in state["window"].items()}
 
     def save_checkpoint(self) -> None:
+        """Write checkpoint.pt (rank 0). Data-parallel: a collective; every rank calls it and
+        rank 0 saves every rank's streams and data position with the shared state."""
+        ranks = distributed.gather_to_main(self.rank_state()) if self.world_size > 1 else None
+        if not self.is_main:
+            return
         state = self.state_dict()
+        if ranks is not None:
+            state["ranks"] = ranks
         atomic_write(self.out / CHECKPOINT, lambda f: torch.save(state, f))
 
     # ---- the loop --------------------------------------------------------------------------
@@ -332,9 +355,10 @@ class Trainer:
                     log.append(last_row)
                     bar.set_postfix({k: f"{last_row[k]:.3g}" for k in ("w_estimate", "w1")
                                      if not math.isnan(last_row[k])}, refresh=False)
-                if self.is_main and (self.step % cfg.checkpoint_every == 0 or done):
+                if self.step % cfg.checkpoint_every == 0 or done:
                     self.save_checkpoint()
-                    self._write_samples()
+                    if self.is_main:
+                        self._write_samples()
                 bar.update(1)
         finally:
             bar.close()
@@ -379,35 +403,56 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
 
     ``cfg`` may hold ``None`` defaults; it is resolved here. With ``resume`` the run continues
     from ``cfg.out/checkpoint.pt`` (see :func:`config_for_resume` for the CLI's checks).
-    The result holds the :class:`Trainer` in its final state.
+    The result holds the :class:`Trainer` in its final state. Started by ``torchrun`` (more
+    than one process), it trains data-parallel (:mod:`wganbench.distributed`); only rank 0
+    writes.
     """
     cfg = resolve(cfg)
+    info = distributed.from_env()
+    device = resolve_device(cfg.device)
+    if info.enabled and device.type == "cuda":
+        device = torch.device("cuda", info.local_rank)
+    created = distributed.init(info, device)
+    try:
+        return _train(cfg, resume, info, device)
+    finally:
+        if created:
+            torch.distributed.destroy_process_group()
+
+
+def _train(cfg: TrainConfig, resume: bool, info: distributed.DistInfo,
+           device: torch.device) -> RunResult:
     out = Path(cfg.out)
     if not resume and (out / "metrics.csv").exists():
         raise UserError(f"--out {str(out)!r} already holds a run; pass --resume to continue it or "
                         "choose another --out")
-    check_writable(out)
-    trainer = Trainer(cfg)
-    log = CsvLog(out / "metrics.csv", METRIC_COLUMNS)
+    ckpt_path = out / CHECKPOINT
+    if resume and not ckpt_path.exists():
+        raise UserError(f"--resume: no checkpoint at {str(ckpt_path)!r}")
+    distributed.barrier()  # every rank has checked before rank 0 writes anything
+    if info.rank == 0:
+        check_writable(out)
+    trainer = Trainer(cfg, rank=info.rank, world_size=info.world_size, device=device)
+    log = CsvLog(out / "metrics.csv", METRIC_COLUMNS) if trainer.is_main else None
     prov_path = out / "provenance.json"
     prov = provenance.collect(trainer.device, seed=cfg.seed, config_hash=config_hash(cfg),
                               extra={"objective": cfg.objective, "dataset": cfg.dataset,
-                                     "estimate_kind": trainer.objective.loss.estimate_kind})
+                                     "estimate_kind": trainer.objective.loss.estimate_kind,
+                                     "world_size": info.world_size})
     if resume:
-        ckpt_path = out / CHECKPOINT
-        if not ckpt_path.exists():
-            raise UserError(f"--resume: no checkpoint at {str(ckpt_path)!r}")
         trainer.load_state_dict(load_checkpoint(ckpt_path, trainer.device))
-        log.truncate_after(trainer.step)
+        if log is not None:
+            log.truncate_after(trainer.step)
         first = json.loads(prov_path.read_text()) if prov_path.exists() else prov
         first.setdefault("resumed", []).append(
             {k: prov[k] for k in ("start_time", "git_commit", "git_dirty", "device_name")}
             | {"from_step": trainer.step})
         prov = first
-    else:
+    elif log is not None:
         log.start()
-    write_json(out / "config.json", cfg.to_dict())
-    write_json(prov_path, prov)
+    if trainer.is_main:
+        write_json(out / "config.json", cfg.to_dict())
+        write_json(prov_path, prov)
     return trainer.run(log)
 
 

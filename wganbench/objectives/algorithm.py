@@ -15,6 +15,7 @@ other modules.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import nn
@@ -36,6 +37,9 @@ class Objective:
     def __init__(self, loss: AdversarialLoss, lipschitz: LipschitzMethod) -> None:
         self.loss = loss
         self.lipschitz = lipschitz
+        #: called on a network between backward and the optimiser step; data-parallel
+        #: training averages the gradients over the ranks there (wganbench.distributed)
+        self.grad_sync: Callable[[nn.Module], None] | None = None
 
     @classmethod
     def from_config(cls, cfg) -> "Objective":
@@ -60,6 +64,8 @@ class Objective:
         total = loss if penalty is None else loss + penalty.value
         opt.zero_grad(set_to_none=True)
         total.backward()
+        if self.grad_sync is not None:
+            self.grad_sync(critic)
         opt.step()
         self.lipschitz.after_critic_step(critic)
         with torch.no_grad():
@@ -78,6 +84,8 @@ class Objective:
             loss = self.loss.generator_loss(critic(generator(z)).view(-1))
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if self.grad_sync is not None:
+                self.grad_sync(generator)
             opt.step()
         finally:
             critic.requires_grad_(True)
