@@ -1,4 +1,5 @@
-"""The ``wganbench`` command line. Subcommands: ``train``, ``reproduce``, ``bench``, ``bench-quality``, ``table``, ``fid``,
+"""The ``wganbench`` command line. Subcommands: ``train``, ``reproduce``, ``bench``, ``bench-quality``, ``sweep``, ``table``,
+``fid``,
 ``fid-weights``, ``list``.
 
 Options of ``train`` are generated from :class:`~wganbench.config.TrainConfig`, so the CLI and
@@ -171,6 +172,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="toy model only, 1 warm-up, 3 repeats (for tests)")
     _add_out_and_device(bench)
 
+    sw = sub.add_parser(
+        "sweep", help="train a grid of runs (local pool or Slurm); collect them into sweep.csv",
+        description="Expand SWEEP.toml's grid into runs, train them (finished runs are skipped, "
+                    "killed ones resumed) and write OUT/sweep.csv with every run's "
+                    "configuration and final metrics.")
+    sw.add_argument("file", metavar="SWEEP.toml")
+    sw.add_argument("--executor", default=None,
+                    help="local, slurm or submitit-local (default: the file's, else local)")
+    sw.add_argument("--workers", type=int, default=None, metavar="N",
+                    help="parallel runs (default: the file's, else 1)")
+    sw.add_argument("--out", default=None, help="default: the file's [sweep] out")
+
     fid = sub.add_parser(
         "fid", help="FID, KID and IS of a run's checkpoint through torch-fidelity",
         description="Sample quality of the generator in RUN_DIR/checkpoint.pt against a dataset "
@@ -295,6 +308,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from wganbench.sweep import load_sweep, run_sweep
+
+    sweep = load_sweep(args.file, {"executor": args.executor, "workers": args.workers,
+                                   "out": args.out})
+    table = run_sweep(sweep)
+    done = int((table.status == "finished").sum())
+    print(f"wrote {sweep.out}/sweep.csv ({done}/{len(table)} runs finished)")
+    return 0
+
+
 def _cmd_fid(args: argparse.Namespace) -> int:
     from wganbench.metrics.fidelity import MetricOptions, fid_for_run
 
@@ -352,7 +376,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 COMMANDS = {"train": _cmd_train, "reproduce": _cmd_reproduce, "bench-quality": _cmd_bench_quality,
             "table": _cmd_table, "fid": _cmd_fid, "fid-weights": _cmd_fid_weights,
-            "bench": _cmd_bench,
+            "bench": _cmd_bench, "sweep": _cmd_sweep,
             "list": _cmd_list}
 
 
