@@ -103,16 +103,29 @@ def test_cifar_paths_run_end_to_end_on_a_fake_cifar_folder(tmp_path, fake_cifar,
         assert lr == pytest.approx(1e-4 * 0.5)
 
 
-def test_image_folder_dataset(tmp_path):
+def _image_folder(tmp_path) -> Path:
     from PIL import Image
 
     folder = tmp_path / "imgs" / "sub"
     folder.mkdir(parents=True)
-    for i in range(6):
-        Image.new("RGB", (80 + i, 70), (40 * i, 10, 200)).save(folder / f"{i}.png")
-    sampler = get_dataset("image-folder").make(DataOptions(root=str(tmp_path / "imgs")))
+    for i in range(8):
+        Image.new("RGB", (80 + i, 70), (30 * i, 10, 200)).save(folder / f"{i}.png")
+    return tmp_path / "imgs"
+
+
+def test_image_folder_dataset(tmp_path):
+    sampler = get_dataset("image-folder").make(DataOptions(root=str(_image_folder(tmp_path))))
     x = sampler.sample(4, torch.Generator().manual_seed(0))
     assert x.shape == (4, 3, 64, 64) and x.min() >= -1 and x.max() <= 1
+
+
+@pytest.mark.parametrize("objective,model", [("wgan-clip", "dcgan64"), ("wgan-gp", "wgan-mlp")])
+def test_64x64_models_train_on_an_image_folder(tmp_path, objective, model):
+    out = _train(tmp_path, objective=objective, dataset="image-folder", batch_size=4,
+                 data_root=str(_image_folder(tmp_path)), generator=model, critic=model,
+                 clip_mode="before" if objective == "wgan-clip" else None,
+                 critic_burst=objective == "wgan-clip")
+    assert load_checkpoint(out / "checkpoint.pt")["step"] == 2
 
 
 def test_image_sampler_resumes_exactly(tmp_path, fake_mnist):
@@ -220,6 +233,20 @@ def test_torchscript_conversion_matches_and_marks_is_unavailable(stripped_torchs
     row = pd.read_csv(out / "fidelity.csv").iloc[-1]
     assert math.isfinite(row.fid) and math.isfinite(row.kid_mean) and math.isnan(row.is_mean)
     assert "IS unavailable" in row.note and row.weights_sha256 == card["weights_sha256"]
+
+
+def test_inception_fid_on_a_fake_cifar_run(stripped_torchscript, tmp_path, fake_cifar, run_cli):
+    dest = tmp_path / "inception.pth"
+    assert run_cli("fid-weights", "--from", str(stripped_torchscript), "--to",
+                   str(dest)).returncode == 0
+    out = _train(tmp_path, objective="wgan-gp", dataset="cifar10", data_root=str(fake_cifar))
+    r = run_cli("fid", str(out), "--n-fake", "12", "--n-real", "12", "--kid-subset-size", "6",
+                "--metrics", "fid", "kid", "--data-root", str(fake_cifar),
+                env={"WGANBENCH_INCEPTION_WEIGHTS": str(dest)})
+    assert r.returncode == 0, r.stderr
+    row = pd.read_csv(out / "fidelity.csv").iloc[-1]
+    assert row.extractor == "inception" and row.resize == "tf1-bilinear-299"
+    assert math.isfinite(row.fid) and math.isnan(row.is_mean) and row.note != row.note  # no note
 
 
 def test_conversion_verification_catches_a_wrong_layer_order(stripped_torchscript, tmp_path):
