@@ -38,9 +38,18 @@ def _eps_from_samples(real, fake, generator):
 
 def _run(objective: str, rank: int, world: int) -> dict:
     import wganbench.objectives.lipschitz as lip
+
+    original = lip.interpolate
+    lip.interpolate = _eps_from_samples  # restored below: the single-process run is in pytest's
+    try:
+        return _steps(objective, rank, world)
+    finally:
+        lip.interpolate = original
+
+
+def _steps(objective: str, rank: int, world: int) -> dict:
     from wganbench import distributed
 
-    lip.interpolate = _eps_from_samples
     cfg = resolve(TrainConfig(objective=objective, dataset="8gaussians", width=32, out="x"))
     parts = build_parts(cfg, torch.device("cpu"))
     if world > 1:

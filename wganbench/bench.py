@@ -282,10 +282,7 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = print) -> pd.DataFram
     rows = []
     for model in opts.models:
         for objective in opts.objectives:
-            try:
-                h = StepHarness(objective, model, opts.device)
-            except UserError:
-                raise
+            h = StepHarness(objective, model, opts.device)
             for phase in opts.phases:
                 fns = [h.phase(phase)]
                 textbook = phase == "iteration" and h.cfg.lipschitz == "gp"

@@ -19,11 +19,13 @@ Extractors:
   the row).
 
 Reference features are cached by torch-fidelity under a name holding dataset, split, n_real,
-resize mode, extractor and weights hash, so changing any of them never reuses stale features.
+resize mode, extractor, weights hash and a hash of the real images themselves, so changing any
+of them never reuses stale features.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -262,8 +264,9 @@ def compute_metrics(generator: torch.nn.Module, *, dataset: str, latent_dim: int
                 "weights for IS")
     if real is None:
         real = real_images(dataset, opts.split, opts.n_real, opts.data_root, opts.download)
+    content = hashlib.sha256(real.contiguous().numpy().tobytes()).hexdigest()[:12]
     cache_name = (f"wganbench-{dataset}-{opts.split}-n{len(real)}-{extractor.name}-"
-                  f"{extractor.resize.split(' ')[0]}-{sha[:16]}")
+                  f"{extractor.resize.split(' ')[0]}-{sha[:16]}-data{content}")
     start = time.time()
     result = torch_fidelity.calculate_metrics(
         input1=_generator_input(generator, latent_dim, value_range, extractor.rgb, device),
