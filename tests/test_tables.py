@@ -80,3 +80,19 @@ def test_table_cli(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "'html'" in err and "markdown, latex, csv" in err
     assert main(["table", str(tmp_path / "missing.csv")]) == 2
+
+
+def test_table_columns_and_where(tmp_path, capsys):
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"model": ["a", "a", "b"], "phase": ["x", "y", "y"], "speed": [1.0, 2.0, 3.0],
+                  "fid_mean": [5.0, 6.0, 7.0], "fid_ci_low": [4.0, 5.0, 6.0],
+                  "fid_ci_high": [6.0, 7.0, 8.0], "extra": [0, 0, 0]}).to_csv(path, index=False)
+    assert main(["table", str(path), "--where", "phase=y", "--columns", "model", "fid_mean",
+                 "--caption", ""]) == 0
+    out = capsys.readouterr().out
+    header = out.splitlines()[0]
+    assert header.count("|") == 3 and "model" in header and "extra" not in header
+    assert "6 ± 1" in out and "7 ± 1" in out and "5 ± 1" not in out  # row phase=x left out
+    assert main(["table", str(path), "--columns", "nope"]) == 2
+    assert "--columns 'nope'" in capsys.readouterr().err
+    assert main(["table", str(path), "--where", "phase"]) == 2

@@ -152,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     tab.add_argument("--caption", default=None, help="caption (default: from provenance.json)")
     tab.add_argument("--best", action="append", default=[], metavar="COL:min|max",
                      help="which way is best for a column (default: by its name)")
+    tab.add_argument("--columns", nargs="+", default=None, metavar="COL",
+                     help="only these columns, in this order (<x>_mean keeps its interval)")
+    tab.add_argument("--where", action="append", default=[], metavar="COL=VALUE",
+                     help="only rows where COL equals VALUE (repeatable)")
     tab.add_argument("--out", default=None, help="write here instead of standard output")
 
     bench = sub.add_parser(
@@ -287,7 +291,7 @@ def _cmd_table(args: argparse.Namespace) -> int:
         if not col:
             raise UserError(f"--best {item!r}: write COLUMN:min or COLUMN:max")
         best[col] = direction
-    text = render_file(args.file, args.format, args.caption, best)
+    text = render_file(args.file, args.format, args.caption, best, args.columns, args.where)
     if args.out:
         atomic_write_text(args.out, text)
     else:

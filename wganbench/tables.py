@@ -131,11 +131,37 @@ def render(df: pd.DataFrame, fmt: str, caption: str = "",
     return "\n".join(lines) + "\n"
 
 
+def select(df: pd.DataFrame, columns: list[str] | None = None,
+           where: list[str] | None = None) -> pd.DataFrame:
+    """Rows whose ``COL=VALUE`` conditions all hold (values compared as text), then the named
+    columns in that order (a ``<x>_mean`` column brings its ``_ci_low``/``_ci_high`` along)."""
+    for cond in where or []:
+        col, sep, value = cond.partition("=")
+        if not sep or col not in df.columns:
+            raise UserError(f"--where {cond!r}: write COLUMN=VALUE with a column of the CSV "
+                            f"({', '.join(df.columns)})")
+        df = df[df[col].astype(str) == value]
+    if columns:
+        unknown = [c for c in columns if c not in df.columns]
+        if unknown:
+            raise UserError(f"--columns {unknown[0]!r} is not a column of the CSV; choose from "
+                            f"{', '.join(df.columns)}")
+        keep = []
+        for c in columns:
+            keep.append(c)
+            if c.endswith("_mean"):
+                keep += [c[:-5] + s for s in ("_ci_low", "_ci_high") if c[:-5] + s in df.columns]
+        df = df[keep]
+    return df
+
+
 def render_file(path: str | Path, fmt: str, caption: str | None = None,
-                best: Mapping[str, str] | None = None) -> str:
+                best: Mapping[str, str] | None = None, columns: list[str] | None = None,
+                where: list[str] | None = None) -> str:
     path = Path(path)
     try:
         df = pd.read_csv(path)
     except (OSError, ValueError) as e:
         raise UserError(f"{str(path)!r}: cannot read it as a CSV ({e})") from None
+    df = select(df, columns, where)
     return render(df, fmt, protocol_caption(path) if caption is None else caption, best)
