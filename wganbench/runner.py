@@ -133,7 +133,7 @@ class Trainer:
         self.dataset = get_dataset(cfg.dataset)
         self.sampler = self.dataset.make(DataOptions(
             root=cfg.data_root, download=cfg.download, split="train", limit=cfg.data_limit,
-            seed=cfg.seed))
+            seed=cfg.seed, rank=rank, world_size=world_size))
         self.latent = parse_latent(cfg.latent, cfg.latent_dim)
         self.fixed_fake = parse_fixed_fake(cfg.fixed_fake) if cfg.fixed_fake else None
 
@@ -293,7 +293,8 @@ class Trainer:
         if "cuda" in state["rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
         self.sampler.load_state_dict(state["sampler"])
-        self.window = {k: [v.to(self.device), int(n)] for k, (v, n) in state["window"].items()}
+        if "window" in state:  # checkpoints written before the *_mean columns have none
+            self.window = {k: [v.to(self.device), int(n)] for k, (v, n) in state["window"].items()}
 
     def save_checkpoint(self) -> None:
         """Write checkpoint.pt (rank 0). Data-parallel: a collective; every rank calls it and

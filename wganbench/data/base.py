@@ -48,6 +48,9 @@ class DataOptions:
     #: a random subset of this many training items (drawn with ``seed``), or all of them
     limit: int | None = None
     seed: int = 0
+    #: data-parallel training: which share of an ordered dataset this process reads
+    rank: int = 0
+    world_size: int = 1
 
 
 @dataclass(frozen=True)

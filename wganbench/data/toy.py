@@ -72,13 +72,19 @@ def make_25gaussians_dataset(seed: int = TWENTYFIVE_DATASET_SEED) -> torch.Tenso
 
 
 class TwentyFiveGaussians(Sampler):
-    """Iterates the fixed 25gaussians set in order, dropping the last partial batch of a pass."""
+    """Iterates the fixed 25gaussians set in order, dropping the last partial batch of a pass.
+
+    Under data-parallel training rank r of N reads batches r, r + N, r + 2N, ... of that order,
+    so the ranks together read what one process with batch N x m reads, and no two ranks read
+    the same points.
+    """
 
     shape = (2,)
 
-    def __init__(self) -> None:
+    def __init__(self, rank: int = 0, world_size: int = 1) -> None:
         self._data: dict[torch.device, torch.Tensor] = {}
         self.batch_index = 0
+        self.rank, self.world_size = rank, world_size
 
     def _points(self, device: torch.device) -> torch.Tensor:
         if device not in self._data:
@@ -90,7 +96,7 @@ class TwentyFiveGaussians(Sampler):
         batches_per_pass = len(points) // n
         if batches_per_pass == 0:
             raise ValueError(f"batch size {n} exceeds the 25gaussians set ({len(points)} points)")
-        start = (self.batch_index % batches_per_pass) * n
+        start = ((self.batch_index * self.world_size + self.rank) % batches_per_pass) * n
         self.batch_index += 1
         return points[start:start + n]
 
@@ -151,7 +157,7 @@ DATASETS.register("8gaussians", DatasetSpec(
     name="8gaussians", make=lambda opts: EightGaussians(), shape=(2,), latent="normal", latent_dim=2,
     source="WGAN-GP gan_toy.py (8gaussians); G, D: MLP 2-512-512-512, ReLU", **_TOY_MLP))
 DATASETS.register("25gaussians", DatasetSpec(
-    name="25gaussians", make=lambda opts: TwentyFiveGaussians(), shape=(2,), latent="normal", latent_dim=2,
+    name="25gaussians", make=lambda opts: TwentyFiveGaussians(opts.rank, opts.world_size), shape=(2,), latent="normal", latent_dim=2,
     source="WGAN-GP gan_toy.py (25gaussians); G, D: MLP 2-512-512-512, ReLU", **_TOY_MLP))
 DATASETS.register("swissroll", DatasetSpec(
     name="swissroll", make=lambda opts: SwissRoll(), shape=(2,), latent="normal", latent_dim=2,
