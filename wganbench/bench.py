@@ -120,9 +120,9 @@ class StepHarness:
         if self._textbook_parts is None:
             p = self.parts
             g, c = copy.deepcopy(p.generator), copy.deepcopy(p.critic)
-            opt = type(p.opt_g)
-            self._textbook_parts = (g, c, opt(g.parameters(), **p.opt_g.defaults),
-                                    opt(c.parameters(), **p.opt_c.defaults))
+            opt = type(p.opt_g)  # with its default kernels, as tutorials build it
+            plain = {k: v for k, v in p.opt_g.defaults.items() if k not in ("fused", "foreach")}
+            self._textbook_parts = (g, c, opt(g.parameters(), **plain), opt(c.parameters(), **plain))
         g, c, opt_g, opt_c = self._textbook_parts
         load_textbook()(g, c, opt_g, opt_c, self.real, self.cfg.latent_dim,
                         gp_lambda=self.cfg.gp_lambda, n_critic=self.cfg.n_critic,

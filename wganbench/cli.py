@@ -106,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_options(train)
     train.add_argument("--resume", action="store_true",
                        help="continue the run in --out from its checkpoint.pt")
+    train.add_argument("--seeds", default=None, metavar="SPEC",
+                       help="train one run per seed ('0-31', '0,1,5', '0-3,8'), each in its own "
+                            "folder (--out with '{seed}' in it, or --out/seedN); the toy MLPs "
+                            "train as one vectorised program. Replaces --seed")
 
     rep = sub.add_parser(
         "reproduce", help="reproduce a figure of the WGAN / WGAN-GP papers into --out/NAME",
@@ -229,9 +233,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from wganbench.config import TrainConfig
     from wganbench.runner import config_for_resume, train
 
-    given = {k: v for k, v in vars(args).items() if k not in ("command", "resume")}
+    given = {k: v for k, v in vars(args).items() if k not in ("command", "resume", "seeds")}
     if "betas" in given:
         given["betas"] = tuple(given["betas"])
+    if args.seeds is not None:
+        return _train_seeds(args, given)
     if args.resume:
         if "out" not in given:
             raise UserError("--resume needs --out, the folder of the run to continue")
@@ -239,10 +245,33 @@ def _cmd_train(args: argparse.Namespace) -> int:
     else:
         cfg = TrainConfig(**given)
     result = train(cfg, resume=args.resume)
+    _print_result(result)
+    return 0
+
+
+def _print_result(result) -> None:
     row = result.last_row
     summary = ", ".join(f"{k} {row[k]:.4g}" for k in ("w_estimate", "w1") if k in row
                         and row[k] == row[k])
     print(f"wrote {result.out} (step {result.step}{', ' + summary if summary else ''})")
+
+
+def _train_seeds(args: argparse.Namespace, given: dict) -> int:
+    from wganbench.config import TrainConfig
+    from wganbench.ensemble import parse_seeds, seed_out, train_seeds
+    from wganbench.runner import config_for_resume
+
+    if "seed" in given:
+        raise UserError("--seed and --seeds exclude each other; give one")
+    seeds = parse_seeds(args.seeds)
+    cfg = TrainConfig(**given)
+    if args.resume:
+        if "out" not in given:
+            raise UserError("--resume --seeds needs --out, the folder pattern of the runs")
+        saved = config_for_resume(seed_out(cfg, seeds[0]), given | {"out": seed_out(cfg, seeds[0])})
+        cfg = saved.replace(out=given["out"])
+    for result in train_seeds(cfg, seeds, resume=args.resume):
+        _print_result(result)
     return 0
 
 

@@ -73,6 +73,11 @@ class TrainConfig:
                                     "gan_cifar_resnet.py)")
     lr_schedule: str = _f("constant", "'constant', or 'linear' decay to 0 at --steps "
                                       "(gan_cifar_resnet.py)", choices=lambda: list(LR_SCHEDULES))
+    step_impl: str = _f("fast", "'fast': exact fast paths (one critic call on real and fake "
+                                "when the critic has no batch norm; a penalty without the "
+                                "second-derivative work that is zero for ReLU critics); "
+                                "'reference': call by call, as the papers' code",
+                        choices=lambda: list(STEP_IMPLS))
     log_every: int = _f(10, "log a metrics row every N generator iterations")
     eval_every: int = _f(100, "compute the exact W1 every N generator iterations")
     eval_samples: int = _f(1000, "samples per side for the exact W1 (generated vs real)")
@@ -102,11 +107,14 @@ class TrainConfig:
 
 
 #: fields that do not change what a run computes; left out of the config hash
-NON_SEMANTIC_FIELDS = ("out", "device", "progress", "checkpoint_every", "data_root", "download")
+#: (step_impl: both implementations compute the same function; results differ by rounding)
+NON_SEMANTIC_FIELDS = ("out", "device", "progress", "checkpoint_every", "data_root", "download",
+                       "step_impl")
 #: fields a resumed run may change
 RESUMABLE_FIELDS = ("steps", "device", "progress", "checkpoint_every", "out", "data_root",
-                    "download")
+                    "download", "step_impl")
 LR_SCHEDULES = ("constant", "linear")
+STEP_IMPLS = ("fast", "reference")
 
 
 def config_hash(cfg: TrainConfig) -> str:
@@ -211,6 +219,8 @@ def _validate(c: TrainConfig) -> None:
     _require(isinstance(c.device, str) and (c.device in ("auto", "cpu", "cuda")
              or (c.device.startswith("cuda:") and c.device[5:].isdigit())),
              "device", c.device, "choose from: auto, cpu, cuda, cuda:N")
+    _require(c.step_impl in STEP_IMPLS, "step_impl", c.step_impl,
+             f"choose from: {', '.join(STEP_IMPLS)}")
     _require(c.lr_schedule in LR_SCHEDULES, "lr_schedule", c.lr_schedule,
              f"choose from: {', '.join(LR_SCHEDULES)}")
     if c.data_limit is not None:

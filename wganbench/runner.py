@@ -107,9 +107,10 @@ def build_parts(cfg: TrainConfig, device: torch.device) -> Parts:
     objective = Objective.from_config(cfg)
     critic = objective.lipschitz.prepare_critic(
         build_model(cfg.critic, ModelContext("critic", **ctx)).to(device))
-    make_opt = OPTIMIZERS.get(cfg.optimizer).build
-    return Parts(generator, critic, objective, make_opt(generator.parameters(), cfg.lr, cfg.betas),
-                 make_opt(critic.parameters(), cfg.lr, cfg.betas))
+    build = OPTIMIZERS.get(cfg.optimizer).build
+    fast = cfg.step_impl == "fast"
+    return Parts(generator, critic, objective, build(generator.parameters(), cfg.lr, cfg.betas, fast),
+                 build(critic.parameters(), cfg.lr, cfg.betas, fast))
 
 
 @dataclass
@@ -333,6 +334,29 @@ class Trainer:
         else:
             plot_samples(real, fake, self.out / "samples.png", title)
 
+    def due(self, step: int) -> bool:
+        """Whether a metrics row or a checkpoint is written after generator iteration ``step``."""
+        cfg = self.cfg
+        return step % cfg.log_every == 0 or step % cfg.checkpoint_every == 0 or step == cfg.steps
+
+    def after_iteration(self, stats: dict[str, torch.Tensor],
+                        log: CsvLog | None) -> dict[str, Any] | None:
+        """Metrics row, evaluation, checkpoint and samples due after this iteration; returns
+        the row written, if any."""
+        cfg = self.cfg
+        done = self.step == cfg.steps
+        row = None
+        if self.is_main and (self.step % cfg.log_every == 0 or done):
+            with_w1 = self.step % cfg.eval_every == 0 or done
+            self._last_eval = None
+            row = self._row(stats, with_w1)
+            log.append(row)
+        if self.step % cfg.checkpoint_every == 0 or done:
+            self.save_checkpoint()
+            if self.is_main:
+                self._write_samples()
+        return row
+
     def run(self, log: CsvLog | None) -> RunResult:
         cfg = self.cfg
         last_row: dict[str, Any] = {}
@@ -348,18 +372,11 @@ class Trainer:
                 if self.device.type == "cuda":
                     torch.cuda.synchronize(self.device)
                 self.wall_time += time.perf_counter() - t0
-                done = self.step == cfg.steps
-                if self.is_main and (self.step % cfg.log_every == 0 or done):
-                    with_w1 = self.step % cfg.eval_every == 0 or done
-                    self._last_eval = None
-                    last_row = self._row(stats, with_w1)
-                    log.append(last_row)
-                    bar.set_postfix({k: f"{last_row[k]:.3g}" for k in ("w_estimate", "w1")
-                                     if not math.isnan(last_row[k])}, refresh=False)
-                if self.step % cfg.checkpoint_every == 0 or done:
-                    self.save_checkpoint()
-                    if self.is_main:
-                        self._write_samples()
+                row = self.after_iteration(stats, log)
+                if row is not None:
+                    last_row = row
+                    bar.set_postfix({k: f"{row[k]:.3g}" for k in ("w_estimate", "w1")
+                                     if not math.isnan(row[k])}, refresh=False)
                 bar.update(1)
         finally:
             bar.close()
@@ -423,6 +440,16 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
 
 def _train(cfg: TrainConfig, resume: bool, info: distributed.DistInfo,
            device: torch.device) -> RunResult:
+    trainer, log = open_run(cfg, resume, info, device)
+    return trainer.run(log)
+
+
+def open_run(cfg: TrainConfig, resume: bool, info: distributed.DistInfo | None = None,
+             device: torch.device | None = None,
+             extra_provenance: dict[str, Any] | None = None) -> tuple[Trainer, CsvLog | None]:
+    """Check ``cfg.out``, build the Trainer (restored from the checkpoint with ``resume``),
+    open metrics.csv and write config.json and provenance.json; ready to train."""
+    info = info or distributed.DistInfo()
     out = Path(cfg.out)
     if not resume and (out / "metrics.csv").exists():
         raise UserError(f"--out {str(out)!r} already holds a run; pass --resume to continue it or "
@@ -439,7 +466,7 @@ def _train(cfg: TrainConfig, resume: bool, info: distributed.DistInfo,
     prov = provenance.collect(trainer.device, seed=cfg.seed, config_hash=config_hash(cfg),
                               extra={"objective": cfg.objective, "dataset": cfg.dataset,
                                      "estimate_kind": trainer.objective.loss.estimate_kind,
-                                     "world_size": info.world_size})
+                                     "world_size": info.world_size, **(extra_provenance or {})})
     if resume:
         trainer.load_state_dict(load_checkpoint(ckpt_path, trainer.device))
         if log is not None:
@@ -454,7 +481,7 @@ def _train(cfg: TrainConfig, resume: bool, info: distributed.DistInfo,
     if trainer.is_main:
         write_json(out / "config.json", cfg.to_dict())
         write_json(prov_path, prov)
-    return trainer.run(log)
+    return trainer, log
 
 
 def train_or_reuse(cfg: TrainConfig) -> Trainer:

@@ -10,10 +10,20 @@ serves every objective:
 The steps take the modules, optimiser, batch and random generator as arguments and keep no
 state of their own, so a data-parallel wrapper or a vectorised seed ensemble can call them with
 other modules.
+
+Two exact fast paths are on by default (``fast=True``, ``--step-impl fast``); ``--step-impl
+reference`` computes call by call as the papers' code does:
+
+* one critic call on real and fake samples together (a batch of 2m) when the critic has no
+  batch norm, whose per-batch statistics would couple the two halves; critics with batch norm
+  (the clipping and GAN baselines' DCGAN critics) keep separate calls, as in the papers;
+* the gradient penalty's input gradient without the second-derivative work that is exactly
+  zero for piecewise-linear critics (:mod:`wganbench.objectives.piecewise_linear`).
 """
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Callable
 
@@ -33,10 +43,24 @@ class CriticStepStats:
     penalty: torch.Tensor  # the weighted penalty term (0 without one)
 
 
+_COUPLED: "weakref.WeakKeyDictionary[nn.Module, bool]" = weakref.WeakKeyDictionary()
+
+
+def couples_batch(critic: nn.Module) -> bool:
+    """Whether the critic's output for one sample depends on the other samples of its batch
+    (batch norm in training mode normalises with the batch's statistics)."""
+    if critic not in _COUPLED:
+        _COUPLED[critic] = any(isinstance(m, nn.modules.batchnorm._BatchNorm)
+                               for m in critic.modules())
+    return _COUPLED[critic]
+
+
 class Objective:
-    def __init__(self, loss: AdversarialLoss, lipschitz: LipschitzMethod) -> None:
+    def __init__(self, loss: AdversarialLoss, lipschitz: LipschitzMethod,
+                 fast: bool = True) -> None:
         self.loss = loss
         self.lipschitz = lipschitz
+        self.fast = fast
         #: called on a network between backward and the optimiser step; data-parallel
         #: training averages the gradients over the ranks there (wganbench.distributed)
         self.grad_sync: Callable[[nn.Module], None] | None = None
@@ -45,33 +69,47 @@ class Objective:
     def from_config(cls, cfg) -> "Objective":
         entry = LIPSCHITZ.get(cfg.lipschitz)
         options = {name: getattr(cfg, name) for name in entry.owns}
-        return cls(LOSSES.get(cfg.loss), entry.factory(**options))
+        return cls(LOSSES.get(cfg.loss), entry.factory(**options),
+                   fast=getattr(cfg, "step_impl", "fast") == "fast")
+
+    def scores(self, critic: nn.Module, real: torch.Tensor,
+               fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """D(real) and D(fake), flattened: one call on both when that is exact, else two."""
+        if self.fast and not couples_batch(critic):
+            both = critic(torch.cat([real, fake])).view(-1)
+            return both[:len(real)], both[len(real):]
+        return critic(real).view(-1), critic(fake).view(-1)
+
+    def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                    penalty_rng: torch.Generator) -> tuple[torch.Tensor, CriticStepStats]:
+        """The critic's loss (penalty included, with its graph) and detached statistics."""
+        real_scores, fake_scores = self.scores(critic, real, fake)
+        loss = self.loss.critic_loss(real_scores, fake_scores)
+        penalty = self.lipschitz.penalty(critic, real, fake, penalty_rng, fast=self.fast)
+        total = loss if penalty is None else loss + penalty.value
+        with torch.no_grad():
+            estimate = self.loss.estimate(real_scores, fake_scores)
+        pen_value = (penalty.value.detach() if penalty is not None
+                     else torch.zeros((), device=real.device))
+        return total, CriticStepStats(total.detach(), estimate, pen_value)
 
     def critic_step(self, critic: nn.Module, opt: torch.optim.Optimizer, real: torch.Tensor,
                     fake: torch.Tensor, penalty_rng: torch.Generator) -> CriticStepStats:
         """One critic update (WGAN-GP Alg. 1 lines 3-9; WGAN Alg. 1 lines 3-7).
 
         ``fake`` is x_tilde = G(z), made by the caller without a graph through the generator
-        (the critic step does not need one). Real and fake batches go through the critic in
-        separate calls, as in both papers' code, so a critic with batch norm sees per-source
-        batch statistics.
+        (the critic step does not need one). A critic with batch norm sees real and fake
+        batches in separate calls, as in both papers' code, so it normalises per source.
         """
         self.lipschitz.before_critic_step(critic)
-        real_scores = critic(real).view(-1)
-        fake_scores = critic(fake).view(-1)
-        loss = self.loss.critic_loss(real_scores, fake_scores)
-        penalty = self.lipschitz.penalty(critic, real, fake, penalty_rng)
-        total = loss if penalty is None else loss + penalty.value
+        total, stats = self.critic_loss(critic, real, fake, penalty_rng)
         opt.zero_grad(set_to_none=True)
         total.backward()
         if self.grad_sync is not None:
             self.grad_sync(critic)
         opt.step()
         self.lipschitz.after_critic_step(critic)
-        with torch.no_grad():
-            estimate = self.loss.estimate(real_scores, fake_scores)
-        pen_value = penalty.value.detach() if penalty is not None else torch.zeros((), device=real.device)
-        return CriticStepStats(total.detach(), estimate, pen_value)
+        return stats
 
     def generator_step(self, generator: nn.Module, critic: nn.Module,
                        opt: torch.optim.Optimizer, z: torch.Tensor) -> torch.Tensor:
@@ -81,7 +119,7 @@ class Objective:
         """
         critic.requires_grad_(False)
         try:
-            loss = self.loss.generator_loss(critic(generator(z)).view(-1))
+            loss = self.generator_loss(generator, critic, z)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if self.grad_sync is not None:
@@ -90,3 +128,7 @@ class Objective:
         finally:
             critic.requires_grad_(True)
         return loss.detach()
+
+    def generator_loss(self, generator: nn.Module, critic: nn.Module,
+                       z: torch.Tensor) -> torch.Tensor:
+        return self.loss.generator_loss(critic(generator(z)).view(-1))

@@ -14,6 +14,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from wganbench.objectives.piecewise_linear import input_gradient, reference_input_gradient
 from wganbench.registry import Registry
 
 
@@ -27,10 +28,7 @@ class Penalty:
 
 def input_gradient_norms(critic: nn.Module, x: torch.Tensor, create_graph: bool) -> torch.Tensor:
     """Per-sample ||grad_x f(x)||_2, the norm taken over all input dimensions of one sample."""
-    x = x.detach().requires_grad_(True)
-    scores = critic(x)
-    (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=create_graph)
-    return grad.flatten(1).norm(2, dim=1)
+    return reference_input_gradient(critic, x, create_graph).flatten(1).norm(2, dim=1)
 
 
 def interpolate(real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -56,7 +54,10 @@ class LipschitzMethod:
         pass
 
     def penalty(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                generator: torch.Generator) -> Penalty | None:
+                generator: torch.Generator, fast: bool = False) -> Penalty | None:
+        """The term added to the critic's loss, if any. ``fast``: the same value and weight
+        gradients computed without work that is exactly zero
+        (:mod:`wganbench.objectives.piecewise_linear`)."""
         return None
 
 
@@ -109,13 +110,23 @@ class GradientPenalty(LipschitzMethod):
         self.weight = gp_lambda
         self.one_sided = gp_one_sided
 
-    def penalty(self, critic, real, fake, generator):
+    def penalty(self, critic, real, fake, generator, fast=False):
         x_hat = interpolate(real, fake.detach(), generator)
-        norms = input_gradient_norms(critic, x_hat, create_graph=True)
+        norms = self.input_gradient(critic, x_hat, fast).flatten(1).norm(2, dim=1)
+        return Penalty(self.value_from_norms(norms), norms.detach())
+
+    @staticmethod
+    def input_gradient(critic: nn.Module, x_hat: torch.Tensor, fast: bool) -> torch.Tensor:
+        """grad_x D(x_hat) per sample, with a graph to the critic's weights."""
+        return (input_gradient(critic, x_hat) if fast
+                else reference_input_gradient(critic, x_hat, create_graph=True))
+
+    def value_from_norms(self, norms: torch.Tensor) -> torch.Tensor:
+        """lambda * mean over the last dimension (the batch) of (||g|| - 1)^2."""
         excess = norms - 1
         if self.one_sided:
             excess = excess.clamp(min=0)
-        return Penalty(self.weight * excess.pow(2).mean(), norms.detach())
+        return self.weight * excess.pow(2).mean(dim=-1)
 
 
 @dataclass(frozen=True)
