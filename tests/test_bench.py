@@ -39,14 +39,25 @@ def test_bench_writes_one_row_per_configuration(tmp_path, capsys):
                  "--out", str(out)]) == 0
     t2 = pd.read_csv(out / "throughput.csv")
     assert (t2.device_name == "Some GPU").sum() == len(t) and (t2.device == "cpu").sum() == 1
+    # this device's rows of other configurations are kept; the same configuration is replaced
+    for objective in ("wgan-clip", "gan"):
+        assert main(["bench", "--quick", "--objectives", objective, "--phases", "critic_step",
+                     "--out", str(out)]) == 0
+    t3 = pd.read_csv(out / "throughput.csv")
+    assert sorted(t3[t3.device == "cpu"].objective) == ["gan", "wgan-clip"]
 
 
 def test_flops_of_the_wgan_gp_toy_iteration():
-    """A generator iteration of the toy MLPs at batch 256 counts the same FLOPs in wganbench's
-    step and in the textbook loop: they compute the same function."""
-    h = StepHarness("wgan-gp", "toy-mlp")
-    ours, textbook = count_flops(h.iteration), count_flops(h.textbook_iteration)
-    assert ours == textbook and 1.5e10 < ours < 2.5e10
+    """A generator iteration of the toy MLPs at batch 256: the reference step counts the
+    textbook loop's FLOPs (the same computation); the fast step leaves out the penalty's zero
+    second-derivative work: 2 of the 28 hidden-layer products of a critic step (5 x 22 + 10 =
+    120 instead of 5 x 26 + 10 = 140 per generator iteration, in units of one 512 x 512 layer
+    on 256 samples)."""
+    reference = StepHarness("wgan-gp", "toy-mlp", step_impl="reference")
+    ref, textbook = count_flops(reference.iteration), count_flops(reference.textbook_iteration)
+    assert ref == textbook and 1.5e10 < ref < 2.5e10
+    fast = count_flops(StepHarness("wgan-gp", "toy-mlp").iteration)
+    assert abs(fast / ref - 120 / 140) < 0.01
 
 
 def test_peak_memory_sees_allocations():

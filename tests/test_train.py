@@ -172,3 +172,36 @@ def test_wgan_gp_lowers_the_exact_w1_on_8gaussians(tmp_path):
     assert sorted(w1) == [0, 50, 100, 150]
     assert w1[0] > 2.0  # the initial generator is far from the 8 modes
     assert max(w1[50], w1[100], w1[150]) < 0.4 * w1[0]
+
+
+def test_critic_refit_diagnostic_leaves_training_unchanged(tmp_path):
+    """--eval-critic-steps adds w_estimate_refit at each W1 evaluation (a critic copy trained
+    further against the frozen generator) and changes nothing else."""
+    common = ["train", "--objective", "wgan-clip", "--steps", "6", "--log-every", "3",
+              "--eval-every", "3", "--eval-samples", "200", "--no-progress"]
+    assert main(common + ["--out", str(tmp_path / "a"), "--eval-critic-steps", "30"]) == 0
+    assert main(common + ["--out", str(tmp_path / "b")]) == 0
+    read = lambda p: list(csv.DictReader(open(p / "metrics.csv")))  # noqa: E731
+    a, b = read(tmp_path / "a"), read(tmp_path / "b")
+    for ra, rb in zip(a, b):
+        for key in ("critic_loss", "gen_loss", "w_estimate", "w1", "w_estimate_eval"):
+            assert ra[key] == rb[key]
+        assert rb["w_estimate_refit"] == ""
+        # the refit critic has trained further: its estimate differs from the running one
+        assert float(ra["w_estimate_refit"]) != float(ra["w_estimate_eval"])
+    assert main(common + ["--out", str(tmp_path / "c"), "--eval-critic-steps", "-1"]) == 2
+
+
+def test_resume_keeps_rows_of_a_run_started_before_a_column_was_added(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "--steps", "4", "--log-every", "2", "--checkpoint-every", "2",
+                 "--eval-samples", "200", "--no-progress", "--out", str(out)]) == 0
+    path = out / "metrics.csv"
+    rows = list(csv.DictReader(open(path)))
+    old_columns = [c for c in METRIC_COLUMNS if c != "w_estimate_refit"]
+    with open(path, "w", newline="") as f:  # the file as an older wganbench wrote it
+        writer = csv.DictWriter(f, fieldnames=old_columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    assert main(["train", "--steps", "6", "--no-progress", "--out", str(out), "--resume"]) == 0
+    assert [int(r["step"]) for r in csv.DictReader(open(path))] == [0, 2, 4, 6]

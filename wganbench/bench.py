@@ -66,18 +66,20 @@ PHASES = ("critic_step", "generator_step", "iteration")
 DTYPES = ("float32",)
 
 
-def bench_config(objective: str, model: str, device: str) -> TrainConfig:
+def bench_config(objective: str, model: str, device: str,
+                 step_impl: str = "fast") -> TrainConfig:
     spec = BENCH_MODELS[model]
     return resolve(TrainConfig(objective=objective, dataset=spec.dataset,
                                batch_size=spec.batch_size, device=device, progress=False,
-                               out="unused", **spec.overrides))
+                               out="unused", step_impl=step_impl, **spec.overrides))
 
 
 class StepHarness:
     """Models, optimisers and real batches of one configuration; callables for each phase."""
 
-    def __init__(self, objective: str, model: str, device: str = "cpu", seed: int = 0) -> None:
-        self.cfg = cfg = bench_config(objective, model, device)
+    def __init__(self, objective: str, model: str, device: str = "cpu", seed: int = 0,
+                 step_impl: str = "fast") -> None:
+        self.cfg = cfg = bench_config(objective, model, device, step_impl)
         self.device = resolve_device(device)
         self.parts = build_parts(cfg, self.device)
         self.latent = parse_latent(cfg.latent, cfg.latent_dim)
@@ -268,8 +270,8 @@ class BenchOptions:
 
 
 def bench(opts: BenchOptions, log: Callable[[str], None] = print) -> pd.DataFrame:
-    """Measure every configuration and write ``OUT/throughput.csv`` (rows of other devices that
-    are already there are kept; rows of this device are replaced)."""
+    """Measure every configuration and write ``OUT/throughput.csv`` (rows already there are kept
+    unless this run measured the same device x model x objective x phase again)."""
     from wganbench.results import atomic_write_text
 
     if opts.quick:
@@ -324,9 +326,12 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = print) -> pd.DataFram
     table["matmul_gflops"] = peak_gflops
     path = Path(opts.out) / "throughput.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
+    if path.exists():  # keep every row this run did not measure again
         old = pd.read_csv(path)
-        old = old[(old.device_name != prov["device_name"]) | (old.device != prov["device"])]
-        table = pd.concat([old, table], ignore_index=True)
+        key = ["device", "device_name", "model", "objective", "phase"]
+        measured = table[key].drop_duplicates().assign(_again=True)
+        old = old.merge(measured, on=key, how="left")
+        table = pd.concat([old[old._again.isna()].drop(columns="_again"), table],
+                          ignore_index=True)
     atomic_write_text(path, table.to_csv(index=False))
     return table

@@ -81,6 +81,11 @@ class TrainConfig:
     log_every: int = _f(10, "log a metrics row every N generator iterations")
     eval_every: int = _f(100, "compute the exact W1 every N generator iterations")
     eval_samples: int = _f(1000, "samples per side for the exact W1 (generated vs real)")
+    eval_critic_steps: int = _f(0, "at each W1 evaluation, also train a copy of the critic N "
+                                   "more steps against the frozen generator and log its "
+                                   "estimate (w_estimate_refit); the paper reads the estimate "
+                                   "of a critic near optimality (WGAN §4.2). Training is "
+                                   "unchanged")
     checkpoint_every: int = _f(200, "write checkpoint.pt every N generator iterations")
     progress: bool = _f(True, "show a progress bar")
 
@@ -202,6 +207,8 @@ def _validate(c: TrainConfig) -> None:
     _require(_is_int(c.n_critic) and c.n_critic >= 1, "n_critic", c.n_critic,
              "must be an integer >= 1")
     _require(_is_int(c.depth) and c.depth >= 0, "depth", c.depth, "must be an integer >= 0")
+    _require(_is_int(c.eval_critic_steps) and c.eval_critic_steps >= 0, "eval_critic_steps",
+             c.eval_critic_steps, "must be an integer >= 0")
     _require(_is_int(c.eval_samples) and c.eval_samples >= 2, "eval_samples", c.eval_samples,
              "must be an integer >= 2")
     _require(_is_num(c.lr) and c.lr > 0 and c.lr == c.lr, "lr", c.lr, "must be a number > 0")

@@ -90,7 +90,8 @@ class CsvLog:
         rows = self.read_rows()
         keep = [r for r in rows if int(r["step"]) <= step]
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=self.columns, lineterminator="\n")
+        writer = csv.DictWriter(buf, fieldnames=self.columns, lineterminator="\n",
+                                extrasaction="ignore")
         writer.writeheader()
         writer.writerows(keep)
         atomic_write_text(self.path, buf.getvalue())
@@ -103,7 +104,10 @@ class CsvLog:
         if lines and not lines[-1].endswith("\n"):
             lines = lines[:-1]  # a partial row left by a killed process
         reader = csv.DictReader(lines)
-        return [r for r in reader if None not in r.values() and len(r) == len(self.columns)]
+        # complete rows by the file's own header (a run started before a column was added
+        # keeps its rows; the new column stays empty there)
+        return [r for r in reader if None not in r.values() and None not in r
+                and len(r) == len(reader.fieldnames or ())]
 
     def append(self, row: dict[str, Any]) -> None:
         if self._file is None:

@@ -19,6 +19,7 @@ seed ensemble can pass stacked functional modules).
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -47,7 +48,7 @@ from wganbench.results import CsvLog, atomic_write, check_writable, write_json
 
 METRIC_COLUMNS = ("step", "critic_steps", "critic_loss", "gen_loss", "w_estimate", "penalty",
                   "grad_norm", "w1", "w_estimate_eval", "critic_loss_mean", "gen_loss_mean",
-                  "w_estimate_mean", "wall_time")
+                  "w_estimate_mean", "wall_time", "w_estimate_refit")
 #: per-step values averaged over every step since the previous row (``<name>_mean`` columns):
 #: critic values over critic steps, the generator loss over generator steps
 WINDOW_KEYS = ("critic_loss", "w_estimate", "gen_loss")
@@ -228,12 +229,15 @@ class Trainer:
         x_hat = interpolate(real, self.generate(m, rng), rng)
         with preserved_buffers(self.critic):
             grad_norm = input_gradient_norms(self.critic, x_hat, create_graph=False).mean().item()
-        out = {"grad_norm": grad_norm, "w1": math.nan, "w_estimate_eval": math.nan}
+        out = {"grad_norm": grad_norm, "w1": math.nan, "w_estimate_eval": math.nan,
+               "w_estimate_refit": math.nan}
         if with_w1:
             n = self.cfg.eval_samples
             real = self.sampler.sample_eval(n, rng).to(self.device)
             fake = self.generate(n, rng)
             out["w_estimate_eval"] = self.critic_estimate(real, fake)
+            if self.cfg.eval_critic_steps:
+                out["w_estimate_refit"] = self.refit_critic_estimate(real, fake, rng)
             if self.dataset.exact_w1:
                 out["w1"] = exact_w1(fake, real)
             self._last_eval = (real, fake)
@@ -245,6 +249,23 @@ class Trainer:
         with torch.no_grad(), preserved_buffers(self.critic):
             return float(self.objective.loss.estimate(self.critic(real).view(-1),
                                                       self.critic(fake).view(-1)))
+
+    def refit_critic_estimate(self, real: torch.Tensor, fake: torch.Tensor,
+                              rng: torch.Generator) -> float:
+        """The estimate on (real, fake) of a copy of the critic trained ``eval_critic_steps``
+        more steps (its optimiser state copied too) against the frozen generator, on fresh
+        batches from ``rng``. The training state is not touched."""
+        critic = copy.deepcopy(self.critic)
+        opt = type(self.opt_c)(critic.parameters(), **self.opt_c.defaults)
+        opt.load_state_dict(copy.deepcopy(self.opt_c.state_dict()))
+        objective = copy.copy(self.objective)
+        objective.grad_sync = None  # a rank-0 diagnostic: no collective
+        m = self.cfg.batch_size
+        for _ in range(self.cfg.eval_critic_steps):
+            batch = self.sampler.sample_eval(m, rng).to(self.device)
+            objective.critic_step(critic, opt, batch, self.generate(m, rng), rng)
+        with torch.no_grad():
+            return float(objective.loss.estimate(critic(real).view(-1), critic(fake).view(-1)))
 
     # ---- checkpoints -----------------------------------------------------------------------
     def rank_state(self) -> dict[str, Any]:
