@@ -187,7 +187,7 @@ class Ensemble:
         self.generator = StackedMLP([t.generator for t in trainers])
         self.critic = StackedMLP([t.critic for t in trainers])
         build = type(first.opt_c)
-        defaults = {k: v for k, v in first.opt_c.defaults.items()}
+        defaults = dict(first.opt_c.defaults)  # both networks share lr, betas, kernels
         self.opt_g = build(self.generator.member_parameters(), **defaults)
         self.opt_c = build(self.critic.member_parameters(), **defaults)
         _stack_optimizer(self.opt_g, self.generator.member_parameters(), [t.opt_g for t in trainers])
@@ -256,8 +256,10 @@ class Ensemble:
             while self.step < cfg.steps:
                 t0 = time.perf_counter()
                 stats = self.train_iteration()
+                if self.device.type == "cuda":
+                    torch.cuda.synchronize(self.device)
                 elapsed = time.perf_counter() - t0
-                if any(t.due(t.step) for t in self.trainers[:1]):
+                if self.trainers[0].due(self.step):  # every seed is at the same step
                     self.copy_to_members()
                 for k, t in enumerate(self.trainers):
                     t.wall_time += elapsed  # the ensemble's time: the seeds train together
