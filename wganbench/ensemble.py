@@ -35,7 +35,8 @@ from wganbench.errors import UserError
 from wganbench.models.mlp import MLP
 from wganbench.objectives.algorithm import Objective
 from wganbench.objectives.lipschitz import GradientPenalty, LipschitzMethod
-from wganbench.runner import RunResult, Trainer, critic_iterations, open_run
+from wganbench.runner import (RunResult, Trainer, critic_iterations, open_run,
+                              set_learning_rate)
 
 VECTORISABLE_MODELS = ("mlp",)
 
@@ -198,17 +199,10 @@ class Ensemble:
     def step(self) -> int:
         return self.trainers[0].step
 
-    def _set_learning_rate(self) -> None:
-        if self.cfg.lr_schedule == "linear":
-            lr = self.cfg.lr * max(0.0, 1.0 - self.step / self.cfg.steps)
-            for opt in (self.opt_g, self.opt_c):
-                for group in opt.param_groups:
-                    group["lr"] = lr
-
     def train_iteration(self) -> list[dict[str, torch.Tensor]]:
         """One generator iteration of every seed (see Trainer.train_iteration)."""
         m, trainers = self.cfg.batch_size, self.trainers
-        self._set_learning_rate()
+        set_learning_rate(self.cfg, self.step, (self.opt_g, self.opt_c))
         for _ in range(critic_iterations(self.cfg, self.step)):
             real = torch.stack([t.sampler.sample(m, t.streams["data"]).to(self.device)
                                 for t in trainers])

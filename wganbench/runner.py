@@ -86,6 +86,16 @@ def critic_iterations(cfg: TrainConfig, generator_iteration: int) -> int:
     return cfg.n_critic
 
 
+def set_learning_rate(cfg: TrainConfig, step: int, optimizers) -> None:
+    """gan_cifar_resnet.py: lr_t = lr (1 - t / ITERS), t the generator iteration; nothing for
+    the constant schedule."""
+    if cfg.lr_schedule == "linear":
+        lr = cfg.lr * max(0.0, 1.0 - step / cfg.steps)
+        for opt in optimizers:
+            for group in opt.param_groups:
+                group["lr"] = lr
+
+
 @dataclass
 class Parts:
     """What one generator iteration needs besides data: both nets, the objective, optimisers."""
@@ -177,12 +187,7 @@ class Trainer:
         self.window[key][1] += 1
 
     def _set_learning_rate(self) -> None:
-        """gan_cifar_resnet.py: lr_t = lr (1 - t / ITERS), t the generator iteration."""
-        if self.cfg.lr_schedule == "linear":
-            lr = self.cfg.lr * max(0.0, 1.0 - self.step / self.cfg.steps)
-            for opt in (self.opt_g, self.opt_c):
-                for group in opt.param_groups:
-                    group["lr"] = lr
+        set_learning_rate(self.cfg, self.step, (self.opt_g, self.opt_c))
 
     def train_iteration(self) -> dict[str, torch.Tensor]:
         """n_critic critic steps, then one generator step. Returns unsynchronised tensors."""
