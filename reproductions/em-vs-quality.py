@@ -46,13 +46,20 @@ RECIPES = {
 }
 
 
+def config(objective, seed, quick):
+    steps, every, width = (200, 10, 128) if quick else (1500, 30, 512)
+    return TrainConfig(objective=objective, dataset="8gaussians", steps=steps, seed=seed,
+                       width=width, log_every=every, eval_every=every, **RECIPES[objective])
+
+
 def run(ctx):
-    steps, every, width = (200, 10, 128) if ctx.quick else (1500, 30, 512)
+    for objective in OBJECTIVES.values():  # all seeds of a method at once (a seed ensemble)
+        ctx.train_seeds(lambda s: f"{objective}_seed{s}", config(objective, 0, ctx.quick))
     frames, correlations = [], []
     for seed in ctx.seeds:
         for name, objective in OBJECTIVES.items():
-            cfg = TrainConfig(objective=objective, dataset="8gaussians", steps=steps, seed=seed,
-                              width=width, log_every=every, eval_every=every, **RECIPES[objective])
+            cfg = config(objective, seed, ctx.quick)
+            steps = cfg.steps
             trainer = ctx.train(f"{objective}_seed{seed}", cfg)
             metrics = pd.read_csv(trainer.out / "metrics.csv").dropna(subset=["w1"])
             metrics = metrics[metrics.step > 0]  # the untrained critic's estimate means nothing

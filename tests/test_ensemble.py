@@ -76,3 +76,19 @@ def test_cli_rejects_seed_with_seeds(tmp_path):
                            "--seed", "3", "--out", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "--seeds" in proc.stderr
+
+
+def test_reproductions_train_seeds_together_then_reuse_them(tmp_path):
+    """Reproduction.train_seeds trains the seeds as one ensemble; the script's later per-seed
+    ctx.train calls find those runs finished and reuse them (nothing is trained twice)."""
+    from wganbench.reproduce import Reproduction
+
+    ctx = Reproduction("demo", tmp_path, quick=True, seeds=2, device="cpu")
+    cfg = _cfg("wgan-gp", "unused")
+    trainers = ctx.train_seeds(lambda s: f"gp_seed{s}", cfg)
+    provenance = (trainers[1].out / "provenance.json").read_text()
+    assert '"seed_ensemble": [\n    0,\n    1\n  ]' in provenance or '"seed_ensemble": [0, 1]' in provenance
+    before = (trainers[1].out / "metrics.csv").read_text()
+    again = ctx.train("gp_seed1", cfg.replace(seed=1))
+    assert again.step == 4 and (again.out / "metrics.csv").read_text() == before
+    torch.testing.assert_close(again.critic.net[0].weight, trainers[1].critic.net[0].weight)

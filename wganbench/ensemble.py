@@ -30,13 +30,13 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from wganbench.config import TrainConfig, resolve
+from wganbench.config import TrainConfig, config_hash, resolve
 from wganbench.errors import UserError
 from wganbench.models.mlp import MLP
 from wganbench.objectives.algorithm import Objective
 from wganbench.objectives.lipschitz import GradientPenalty, LipschitzMethod
 from wganbench.runner import (RunResult, Trainer, critic_iterations, open_run,
-                              set_learning_rate)
+                              set_learning_rate, train_or_reuse)
 
 VECTORISABLE_MODELS = ("mlp",)
 
@@ -269,24 +269,44 @@ class Ensemble:
 def train_seeds(cfg: TrainConfig, seeds: Sequence[int], resume: bool = False) -> list[RunResult]:
     """Train ``cfg`` once per seed, each into its own folder (:func:`seed_out`): vectorised
     for the toy MLPs, one after the other otherwise."""
-    from wganbench import distributed
-    from wganbench.runner import train
-
     if not seeds:
         raise UserError("--seeds: no seeds given")
-    if distributed.from_env().enabled:
-        raise UserError("--seeds cannot be combined with torchrun; run the ensemble in one "
-                        "process, or one torchrun per seed")
     configs = [resolve(cfg.replace(seed=s, out=seed_out(cfg, s))) for s in seeds]
     if len({c.out for c in configs}) != len(configs):
         raise UserError(f"--out {cfg.out!r}: the seeds' run folders coincide; use '{{seed}}' in it")
-    if not vectorisable(cfg) or len(seeds) == 1:
+    return train_configs(configs, resume)
+
+
+def train_configs(configs: Sequence[TrainConfig], resume: bool = False) -> list[RunResult]:
+    """Train runs of one experiment that differ only in seed and folder; as one vectorised
+    program when the model allows it."""
+    from wganbench import distributed
+    from wganbench.runner import train
+
+    configs = [resolve(c) for c in configs]
+    if distributed.from_env().enabled:
+        raise UserError("--seeds cannot be combined with torchrun; run the ensemble in one "
+                        "process, or one torchrun per seed")
+    if len({config_hash(c) for c in configs}) > 1 or len({c.seed for c in configs}) < len(configs):
+        raise ValueError("an ensemble's runs must differ in seed (and folder) only")
+    if not vectorisable(configs[0]) or len(configs) == 1:
         return [train(c, resume=resume) for c in configs]
-    opened = [open_run(c, resume, extra_provenance={"seed_ensemble": list(seeds)})
-              for c in configs]
+    seeds = [c.seed for c in configs]
+    opened = [open_run(c, resume, extra_provenance={"seed_ensemble": seeds}) for c in configs]
     trainers = [t for t, _ in opened]
     if len({t.step for t in trainers}) > 1:
         steps = ", ".join(f"seed {t.cfg.seed} at {t.step}" for t in trainers)
         raise UserError(f"--resume --seeds: the seeds' checkpoints are at different steps "
                         f"({steps}); resume them separately")
     return Ensemble(trainers).run([log for _, log in opened])
+
+
+def train_or_reuse_seeds(configs: Sequence[TrainConfig]) -> list[Trainer]:
+    """:func:`~wganbench.runner.train_or_reuse` for the seeds of one experiment: when none of
+    their folders exists yet, they train together (:func:`train_configs`); otherwise each
+    seed reuses or continues its own run."""
+    configs = [resolve(c) for c in configs]
+    if len(configs) > 1 and vectorisable(configs[0]) and not any(
+            Path(c.out).exists() for c in configs):
+        return [r.trainer for r in train_configs(configs)]
+    return [train_or_reuse(c) for c in configs]

@@ -27,7 +27,8 @@ from wganbench.config import TrainConfig, config_hash, resolve
 from wganbench.errors import UserError
 from wganbench.objectives import OBJECTIVES
 from wganbench.results import atomic_write_text, write_json
-from wganbench.runner import resolve_device, train_or_reuse
+from wganbench.ensemble import train_or_reuse_seeds
+from wganbench.runner import resolve_device
 from wganbench.stats import summarize
 
 DEFAULT_DATASETS = ("8gaussians", "25gaussians", "swissroll", "gaussian-1d")
@@ -88,8 +89,9 @@ def bench_quality(q: QualityConfig) -> pd.DataFrame:
                for s in range(q.seeds)]  # validates every name before any training
     rows = []
     real = {}
-    for cfg in configs:
-        trainer = train_or_reuse(cfg)
+    groups = [configs[i:i + q.seeds] for i in range(0, len(configs), q.seeds)]
+    # the seeds of one objective x dataset train together (a vectorised ensemble on toy data)
+    for cfg, trainer in ((c, t) for g in groups for c, t in zip(g, train_or_reuse_seeds(g))):
         metrics = pd.read_csv(trainer.out / "metrics.csv")
         first, last = metrics.iloc[0], metrics.iloc[-1]
         wasserstein = trainer.objective.loss.estimate_kind == "wasserstein"

@@ -123,6 +123,19 @@ class Reproduction:
             self.run_hashes[label] = config_hash(run_cfg.replace(steps=stages[-1]))
             yield trainer
 
+    def train_seeds(self, label: Callable[[int], str], cfg: TrainConfig) -> list[Trainer]:
+        """:meth:`train` for every seed of the reproduction (``label(seed)`` names each run),
+        trained as one vectorised ensemble when the model allows it (toy MLPs). Later
+        :meth:`train` calls with the same label and configuration reuse these runs."""
+        from wganbench.ensemble import train_or_reuse_seeds
+
+        configs = [resolve(cfg.replace(seed=s, out=str(self.runs_dir / label(s)),
+                                       device=self.device)) for s in self.seeds]
+        trainers = train_or_reuse_seeds(configs)
+        for s, c in zip(self.seeds, configs):
+            self.run_hashes[label(s)] = config_hash(c)
+        return trainers
+
     # ---- outputs ----------------------------------------------------------------------------
     def claim(self, claim: str, measured: float, op: str, threshold: float) -> None:
         """Record one seed's measurement of ``claim``; it holds when ``measured op threshold``."""
