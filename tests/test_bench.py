@@ -72,3 +72,18 @@ def test_peak_memory_sees_allocations():
 def test_bench_bad_input(tmp_path, capsys):
     assert main(["bench", "--models", "imagenet", "--out", str(tmp_path)]) == 2
     assert "--models 'imagenet'" in capsys.readouterr().err
+
+
+def test_bench_bfloat16_rows_sit_beside_float32_rows(tmp_path):
+    out = str(tmp_path)
+    common = ["bench", "--quick", "--objectives", "wgan-gp", "--phases", "iteration", "--out", out]
+    assert main(common) == 0
+    assert main(common + ["--dtypes", "bfloat16"]) == 0
+    t = pd.read_csv(tmp_path / "throughput.csv")
+    ours = t[t.implementation == "wganbench"].set_index("dtype")
+    assert sorted(ours.index) == ["bfloat16", "float32"]
+    # each wganbench row has its own interleaved textbook (float32) row
+    textbook = t[t.implementation == "textbook"]
+    assert sorted(textbook.paired_dtype) == ["bfloat16", "float32"]
+    assert set(textbook.dtype) == {"float32"}
+    assert main(common + ["--dtypes", "float16"]) == 2

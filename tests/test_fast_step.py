@@ -109,3 +109,38 @@ def test_fast_penalty_without_mask_constants_would_differ():
     value = pen.penalty(critic, x, x.flip(0), torch.Generator().manual_seed(0), fast=True).value
     grads = torch.autograd.grad(value, critic[0].weight)[0]
     assert grads.abs().max() > 1e-3
+
+
+def _cosine(a, b):
+    a = torch.cat([g.flatten() for g in a])
+    b = torch.cat([g.flatten() for g in b])
+    return float(a @ b / (a.norm() * b.norm()))
+
+
+@pytest.mark.parametrize("model", ["mlp", "mnist-dcgan", "cifar-dcgan", "cifar-resnet"])
+@pytest.mark.parametrize("objective", ["wgan-gp", "wgan-clip"])
+def test_bf16_autocast_step_tracks_the_float32_step(objective, model):
+    """--precision bf16: products in bfloat16, weights, losses and gradients in float32; the
+    loss and the gradient direction stay close to float32's, for the fast and the reference
+    penalty alike (the fast penalty's casts keep its weight gradients float32)."""
+    dataset, overrides, shape = MODELS[model]
+    cfg = resolve(TrainConfig(objective=objective, dataset=dataset, out="unused", batch_size=8,
+                              **overrides))
+    critic = build_parts(cfg, torch.device("cpu")).critic
+    g = torch.Generator().manual_seed(5)
+    real = torch.rand(8, *shape, generator=g) * 2 - 1
+    fake = torch.rand(8, *shape, generator=g) * 2 - 1
+    results = {}
+    for precision in ("float32", "bf16"):
+        for impl in ("fast", "reference"):
+            obj = Objective.from_config(cfg.replace(precision=precision, step_impl=impl))
+            results[precision, impl] = _grads(obj, critic, real, fake, seed=4)
+    loss32, _, grads32 = results["float32", "reference"]
+    for impl in ("fast", "reference"):
+        loss16, stats16, grads16 = results["bf16", impl]
+        assert loss16.dtype == stats16.penalty.dtype == torch.float32
+        assert all(gr.dtype == torch.float32 for gr in grads16)
+        assert abs(float(loss16 - loss32)) <= 0.05 * abs(float(loss32)) + 1e-3
+        assert float(loss16) != float(loss32)  # the products did run in bfloat16
+        assert _cosine(grads16, grads32) > 0.99
+    assert _cosine(results["bf16", "fast"][2], results["bf16", "reference"][2]) > 0.999

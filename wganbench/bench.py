@@ -63,23 +63,26 @@ BENCH_MODELS: dict[str, BenchModel] = {
                                "gan_cifar_resnet.py: DIM 128, batch 64, generator batch 128"),
 }
 PHASES = ("critic_step", "generator_step", "iteration")
-DTYPES = ("float32",)
+#: dtype column -> --precision ("bfloat16": bf16 autocast, not exact; compared with the float32
+#: textbook loop, so its ratio mixes precision and implementation)
+DTYPES = {"float32": "float32", "bfloat16": "bf16"}
 
 
-def bench_config(objective: str, model: str, device: str,
-                 step_impl: str = "fast") -> TrainConfig:
+def bench_config(objective: str, model: str, device: str, step_impl: str = "fast",
+                 precision: str = "float32") -> TrainConfig:
     spec = BENCH_MODELS[model]
     return resolve(TrainConfig(objective=objective, dataset=spec.dataset,
                                batch_size=spec.batch_size, device=device, progress=False,
-                               out="unused", step_impl=step_impl, **spec.overrides))
+                               out="unused", step_impl=step_impl, precision=precision,
+                               **spec.overrides))
 
 
 class StepHarness:
     """Models, optimisers and real batches of one configuration; callables for each phase."""
 
     def __init__(self, objective: str, model: str, device: str = "cpu", seed: int = 0,
-                 step_impl: str = "fast") -> None:
-        self.cfg = cfg = bench_config(objective, model, device, step_impl)
+                 step_impl: str = "fast", precision: str = "float32") -> None:
+        self.cfg = cfg = bench_config(objective, model, device, step_impl, precision)
         self.device = resolve_device(device)
         self.parts = build_parts(cfg, self.device)
         self.latent = parse_latent(cfg.latent, cfg.latent_dim)
@@ -97,8 +100,7 @@ class StepHarness:
     # ---- the phases ----------------------------------------------------------------------
     def critic_step(self, i: int = 0) -> None:
         p, real = self.parts, self.real[i % len(self.real)]
-        with torch.no_grad():
-            fake = p.generator(self.latent.sample(len(real), self.noise_rng))
+        fake = p.objective.fake(p.generator, self.latent.sample(len(real), self.noise_rng))
         p.objective.critic_step(p.critic, p.opt_c, real, fake, self.penalty_rng)
 
     def generator_step(self) -> None:
@@ -251,6 +253,7 @@ class BenchOptions:
     objectives: tuple[str, ...] = tuple(OBJECTIVES.names())
     models: tuple[str, ...] = tuple(BENCH_MODELS)
     phases: tuple[str, ...] = PHASES
+    dtypes: tuple[str, ...] = ("float32",)
     device: str = "cpu"
     warmup: int = 2
     repeats: int = 7
@@ -265,6 +268,9 @@ class BenchOptions:
         for p in self.phases:
             if p not in PHASES:
                 raise UserError(f"--phases {p!r}: choose from {', '.join(PHASES)}")
+        for d in self.dtypes:
+            if d not in DTYPES:
+                raise UserError(f"--dtypes {d!r}: choose from {', '.join(DTYPES)}")
         if self.repeats < 2 or self.warmup < 0:
             raise UserError(f"--repeats {self.repeats}: must be >= 2 (median and IQR)")
 
@@ -282,43 +288,46 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = print) -> pd.DataFram
     peak_gflops = matmul_gflops(device)
     log(f"{prov['device_name']}: float32 matmul {peak_gflops:.0f} GFLOP/s")
     rows = []
-    for model in opts.models:
-        for objective in opts.objectives:
-            h = StepHarness(objective, model, opts.device)
-            for phase in opts.phases:
-                fns = [h.phase(phase)]
-                textbook = phase == "iteration" and h.cfg.lipschitz == "gp"
-                if textbook:
-                    fns.append(h.textbook_iteration)
-                times = time_calls(fns, h.sync, opts.warmup, opts.repeats)
-                flops = count_flops(fns[0])
-                mem = peak_memory_bytes(fns[0], h.device)
-                impls = ["wganbench", "textbook"][:len(fns)]
-                med = {}
-                for impl, t, fn in zip(impls, times, fns):
-                    median, iqr = median_iqr(t)
-                    med[impl] = median
-                    n = h.samples_per_call(phase)
-                    f = flops if impl == "wganbench" else count_flops(fn)
-                    rows.append({
-                        "model": model, "objective": objective, "phase": phase,
-                        "implementation": impl, "dtype": "float32",
-                        "batch_size": h.cfg.batch_size, "n_critic": h.cfg.n_critic,
-                        "median_s": median, "iqr_s": iqr, "repeats": len(t),
-                        "calls_per_s": 1 / median, "samples_per_s": n / median,
-                        "images_per_s": n / median if h.is_image else float("nan"),
-                        "flops_per_call": f, "gflops_per_s": f / median / 1e9,
-                        "frac_of_matmul_rate": f / median / 1e9 / peak_gflops,
-                        "peak_mem_mb": (mem if impl == "wganbench"
-                                        else peak_memory_bytes(fn, h.device)) / 2**20,
-                    })
-                if textbook:
-                    ratio = med["textbook"] / med["wganbench"]
-                    for r in rows[-2:]:
-                        r["ratio_vs_textbook"] = ratio
-                log(f"{model:<13} {objective:<9} {phase:<15} {med['wganbench'] * 1e3:9.1f} ms"
-                    + (f"  (textbook {med['textbook'] * 1e3:.1f} ms, ratio {ratio:.2f})"
-                       if textbook else ""))
+    for model, objective, dtype in ((m, o, d) for m in opts.models for o in opts.objectives
+                                    for d in opts.dtypes):
+        h = StepHarness(objective, model, opts.device, precision=DTYPES[dtype])
+        for phase in opts.phases:
+            fns = [h.phase(phase)]
+            textbook = phase == "iteration" and h.cfg.lipschitz == "gp"
+            if textbook:
+                fns.append(h.textbook_iteration)
+            times = time_calls(fns, h.sync, opts.warmup, opts.repeats)
+            flops = count_flops(fns[0])
+            mem = peak_memory_bytes(fns[0], h.device)
+            impls = ["wganbench", "textbook"][:len(fns)]
+            med = {}
+            for impl, t, fn in zip(impls, times, fns):
+                median, iqr = median_iqr(t)
+                med[impl] = median
+                n = h.samples_per_call(phase)
+                f = flops if impl == "wganbench" else count_flops(fn)
+                rows.append({
+                    "model": model, "objective": objective, "phase": phase,
+                    "implementation": impl,
+                    "dtype": dtype if impl == "wganbench" else "float32",
+                    "paired_dtype": dtype,  # the wganbench dtype this row was timed beside
+                    "batch_size": h.cfg.batch_size, "n_critic": h.cfg.n_critic,
+                    "median_s": median, "iqr_s": iqr, "repeats": len(t),
+                    "calls_per_s": 1 / median, "samples_per_s": n / median,
+                    "images_per_s": n / median if h.is_image else float("nan"),
+                    "flops_per_call": f, "gflops_per_s": f / median / 1e9,
+                    "frac_of_matmul_rate": f / median / 1e9 / peak_gflops,
+                    "peak_mem_mb": (mem if impl == "wganbench"
+                                    else peak_memory_bytes(fn, h.device)) / 2**20,
+                })
+            if textbook:
+                ratio = med["textbook"] / med["wganbench"]
+                for r in rows[-2:]:
+                    r["ratio_vs_textbook"] = ratio
+            log(f"{model:<13} {objective:<9} {dtype:<8} {phase:<15} "
+                f"{med['wganbench'] * 1e3:9.1f} ms"
+                + (f"  (textbook {med['textbook'] * 1e3:.1f} ms, ratio {ratio:.2f})"
+                   if textbook else ""))
     table = pd.DataFrame(rows)
     for key in ("device", "device_name", "cpu_threads", "torch_version", "cuda_version",
                 "tf32_matmul", "git_commit", "git_dirty", "start_time"):
@@ -328,7 +337,10 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = print) -> pd.DataFram
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():  # keep every row this run did not measure again
         old = pd.read_csv(path)
-        key = ["device", "device_name", "model", "objective", "phase"]
+        if "paired_dtype" not in old:  # files written before the dtype option
+            old["paired_dtype"] = old["dtype"]
+        key = ["device", "device_name", "model", "objective", "phase", "implementation",
+               "paired_dtype"]
         measured = table[key].drop_duplicates().assign(_again=True)
         old = old.merge(measured, on=key, how="left")
         table = pd.concat([old[old._again.isna()].drop(columns="_again"), table],

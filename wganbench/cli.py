@@ -174,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="toy-mlp mnist cifar-dcgan cifar-resnet (default: all)")
     bench.add_argument("--phases", nargs="+", default=None, metavar="NAME",
                        help="critic_step generator_step iteration (default: all)")
+    bench.add_argument("--dtypes", nargs="+", default=None, metavar="NAME",
+                       help="float32 and/or bfloat16 (bf16 autocast, --precision bf16; not "
+                            "exact). Default: float32")
     bench.add_argument("--warmup", type=int, default=2, metavar="N", help="Default: 2")
     bench.add_argument("--repeats", type=int, default=7, metavar="N", help="Default: 7")
     bench.add_argument("--quick", action="store_true",
@@ -333,7 +336,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     opts = BenchOptions(out=args.out, device=args.device, warmup=args.warmup,
                         repeats=args.repeats, quick=args.quick)
-    for name in ("objectives", "models", "phases"):
+    for name in ("objectives", "models", "phases", "dtypes"):
         if getattr(args, name):
             setattr(opts, name, tuple(getattr(args, name)))
     table = bench(opts)

@@ -19,6 +19,7 @@ from wganbench.errors import UserError
 from wganbench.latent import parse_latent
 from wganbench.models import MODELS
 from wganbench.objectives import LIPSCHITZ, LOSSES, OBJECTIVES, OPTIMIZERS
+from wganbench.objectives.algorithm import PRECISIONS
 from wganbench.objectives.lipschitz import WeightClipping
 
 
@@ -78,6 +79,10 @@ class TrainConfig:
                                 "second-derivative work that is zero for ReLU critics); "
                                 "'reference': call by call, as the papers' code",
                         choices=lambda: list(STEP_IMPLS))
+    precision: str = _f("float32", "'float32', or 'bf16': network forwards under bfloat16 "
+                                   "autocast, weights / losses / penalty norms in float32 "
+                                   "(not exact; see Objective.autocast)",
+                        choices=lambda: list(PRECISIONS))
     log_every: int = _f(10, "log a metrics row every N generator iterations")
     eval_every: int = _f(100, "compute the exact W1 every N generator iterations")
     eval_samples: int = _f(1000, "samples per side for the exact W1 (generated vs real)")
@@ -226,6 +231,8 @@ def _validate(c: TrainConfig) -> None:
     _require(isinstance(c.device, str) and (c.device in ("auto", "cpu", "cuda")
              or (c.device.startswith("cuda:") and c.device[5:].isdigit())),
              "device", c.device, "choose from: auto, cpu, cuda, cuda:N")
+    _require(c.precision in PRECISIONS, "precision", c.precision,
+             f"choose from: {', '.join(PRECISIONS)}")
     _require(c.step_impl in STEP_IMPLS, "step_impl", c.step_impl,
              f"choose from: {', '.join(STEP_IMPLS)}")
     _require(c.lr_schedule in LR_SCHEDULES, "lr_schedule", c.lr_schedule,

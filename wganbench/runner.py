@@ -176,8 +176,7 @@ class Trainer:
         """x_tilde: G(z) without a graph, or a draw from the fixed fake distribution."""
         if self.fixed_fake is not None:
             return self.fixed_fake.sample(real, rng, self.sampler.sample_eval)
-        with torch.no_grad():
-            return self.generator(self.latent.sample(len(real), rng))
+        return self.objective.fake(self.generator, self.latent.sample(len(real), rng))
 
     def _reset_window(self) -> None:
         self.window = {k: [torch.zeros((), device=self.device), 0] for k in WINDOW_KEYS}

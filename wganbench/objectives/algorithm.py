@@ -23,6 +23,7 @@ reference`` computes call by call as the papers' code does:
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from dataclasses import dataclass
 from typing import Callable
@@ -55,12 +56,18 @@ def couples_batch(critic: nn.Module) -> bool:
     return _COUPLED[critic]
 
 
+PRECISIONS = ("float32", "bf16")
+
+
 class Objective:
     def __init__(self, loss: AdversarialLoss, lipschitz: LipschitzMethod,
-                 fast: bool = True) -> None:
+                 fast: bool = True, precision: str = "float32") -> None:
         self.loss = loss
         self.lipschitz = lipschitz
         self.fast = fast
+        #: "bf16": network forwards under bfloat16 autocast; weights, optimiser state, scores,
+        #: losses and the penalty's gradient norms in float32 (see :meth:`autocast`)
+        self.precision = precision
         #: called on a network between backward and the optimiser step; data-parallel
         #: training averages the gradients over the ranks there (wganbench.distributed)
         self.grad_sync: Callable[[nn.Module], None] | None = None
@@ -70,22 +77,43 @@ class Objective:
         entry = LIPSCHITZ.get(cfg.lipschitz)
         options = {name: getattr(cfg, name) for name in entry.owns}
         return cls(LOSSES.get(cfg.loss), entry.factory(**options),
-                   fast=getattr(cfg, "step_impl", "fast") == "fast")
+                   fast=getattr(cfg, "step_impl", "fast") == "fast",
+                   precision=getattr(cfg, "precision", "float32"))
+
+    def autocast(self, device: torch.device) -> contextlib.AbstractContextManager:
+        """The mixed-precision recipe (``--precision bf16``): forwards of both networks under
+        ``torch.autocast(dtype=torch.bfloat16)``, so matrix products and convolutions run in
+        bfloat16 while weights stay float32; scores are cast to float32 before the loss; the
+        penalty's input gradient is taken with respect to a float32 x_hat and its norm, the
+        penalty and their double backward run in float32. No GradScaler: bfloat16 has float32's
+        exponent range, so gradients do not underflow (with float16 a scaler would be needed,
+        and the penalty's ``autograd.grad`` would then have to be taken on unscaled scores)."""
+        if self.precision == "bf16":
+            return torch.autocast(device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    @torch.no_grad()
+    def fake(self, generator: nn.Module, z: torch.Tensor) -> torch.Tensor:
+        """x_tilde = G(z) without a graph (the critic step needs none), in float32."""
+        with self.autocast(z.device):
+            return generator(z).float()
 
     def scores(self, critic: nn.Module, real: torch.Tensor,
                fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """D(real) and D(fake), flattened: one call on both when that is exact, else two."""
-        if self.fast and not couples_batch(critic):
-            both = critic(torch.cat([real, fake])).view(-1)
-            return both[:len(real)], both[len(real):]
-        return critic(real).view(-1), critic(fake).view(-1)
+        with self.autocast(real.device):
+            if self.fast and not couples_batch(critic):
+                both = critic(torch.cat([real, fake])).view(-1).float()
+                return both[:len(real)], both[len(real):]
+            return critic(real).view(-1).float(), critic(fake).view(-1).float()
 
     def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                     penalty_rng: torch.Generator) -> tuple[torch.Tensor, CriticStepStats]:
         """The critic's loss (penalty included, with its graph) and detached statistics."""
         real_scores, fake_scores = self.scores(critic, real, fake)
         loss = self.loss.critic_loss(real_scores, fake_scores)
-        penalty = self.lipschitz.penalty(critic, real, fake, penalty_rng, fast=self.fast)
+        with self.autocast(real.device):
+            penalty = self.lipschitz.penalty(critic, real, fake, penalty_rng, fast=self.fast)
         total = loss if penalty is None else loss + penalty.value
         with torch.no_grad():
             estimate = self.loss.estimate(real_scores, fake_scores)
@@ -131,4 +159,6 @@ class Objective:
 
     def generator_loss(self, generator: nn.Module, critic: nn.Module,
                        z: torch.Tensor) -> torch.Tensor:
-        return self.loss.generator_loss(critic(generator(z)).view(-1))
+        with self.autocast(z.device):
+            scores = critic(generator(z)).view(-1).float()
+        return self.loss.generator_loss(scores)

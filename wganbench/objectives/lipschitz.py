@@ -112,7 +112,7 @@ class GradientPenalty(LipschitzMethod):
 
     def penalty(self, critic, real, fake, generator, fast=False):
         x_hat = interpolate(real, fake.detach(), generator)
-        norms = self.input_gradient(critic, x_hat, fast).flatten(1).norm(2, dim=1)
+        norms = self.input_gradient(critic, x_hat, fast).float().flatten(1).norm(2, dim=1)
         return Penalty(self.value_from_norms(norms), norms.detach())
 
     @staticmethod

@@ -67,7 +67,7 @@ class _Linear(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         (weight,) = ctx.saved_tensors
-        return grad.matmul(weight), None, None
+        return grad.matmul(weight.to(grad.dtype)), None, None
 
 
 class _BatchedLinear(torch.autograd.Function):
@@ -82,7 +82,7 @@ class _BatchedLinear(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         (weight_t,) = ctx.saved_tensors
-        return None, torch.bmm(grad, weight_t.transpose(1, 2)), None
+        return None, torch.bmm(grad, weight_t.transpose(1, 2).to(grad.dtype)), None
 
 
 class _Conv2d(torch.autograd.Function):
@@ -103,7 +103,10 @@ class _Conv2d(torch.autograd.Function):
         # output_padding recovers input sizes that a strided convolution maps to the same output
         extra = tuple(size[i] - ((grad.shape[-2 + i] - 1) * stride[i] - 2 * padding[i]
                                  + dilation[i] * (k[i] - 1) + 1) for i in range(2))
-        grad_x = F.conv_transpose2d(grad, weight, None, stride, padding, extra, groups, dilation)
+        # (under autocast the incoming gradient is bfloat16; the cast of the float32 weight is
+        # differentiable, so the weight's gradient comes back in float32)
+        grad_x = F.conv_transpose2d(grad, weight.to(grad.dtype), None, stride, padding, extra,
+                                    groups, dilation)
         return grad_x, None, None, None, None, None, None
 
 
