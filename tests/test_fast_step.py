@@ -144,3 +144,29 @@ def test_bf16_autocast_step_tracks_the_float32_step(objective, model):
         assert float(loss16) != float(loss32)  # the products did run in bfloat16
         assert _cosine(grads16, grads32) > 0.99
     assert _cosine(results["bf16", "fast"][2], results["bf16", "reference"][2]) > 0.999
+
+
+def test_compiled_step_computes_the_eager_step():
+    """--compile: the critic's scores and the generator step through torch.compile (the
+    penalty stays eager) give the eager losses and gradients."""
+    cfg = resolve(TrainConfig(objective="wgan-gp", dataset="8gaussians", out="unused",
+                              batch_size=8, width=16))
+    parts = build_parts(cfg, torch.device("cpu"))
+    eager = Objective.from_config(cfg)
+    compiled = Objective.from_config(cfg)
+    compiled.compile(parts.generator, parts.critic)
+    real = torch.randn(8, 2, generator=torch.Generator().manual_seed(0))
+    z = torch.randn(8, 2, generator=torch.Generator().manual_seed(1))
+    fake_e, fake_c = eager.fake(parts.generator, z), compiled.fake(parts.generator, z)
+    torch.testing.assert_close(fake_c, fake_e)
+    loss_e, _, grads_e = _grads(eager, parts.critic, real, fake_e, seed=2)
+    loss_c, _, grads_c = _grads(compiled, parts.critic, real, fake_e, seed=2)
+    torch.testing.assert_close(loss_c, loss_e, rtol=1e-5, atol=1e-6)
+    for gc, ge in zip(grads_c, grads_e):
+        torch.testing.assert_close(gc, ge, rtol=1e-4, atol=1e-6)
+    params = list(parts.generator.parameters())
+    ge = torch.autograd.grad(eager.generator_loss(parts.generator, parts.critic, z), params)
+    gc = torch.autograd.grad(compiled.generator_loss(parts.generator, parts.critic, z), params)
+    for a, b in zip(gc, ge):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    assert compiled._fwd(parts.critic) is not parts.critic  # the compiled twin was used

@@ -69,20 +69,21 @@ DTYPES = {"float32": "float32", "bfloat16": "bf16"}
 
 
 def bench_config(objective: str, model: str, device: str, step_impl: str = "fast",
-                 precision: str = "float32") -> TrainConfig:
+                 precision: str = "float32", compile: bool = False) -> TrainConfig:
     spec = BENCH_MODELS[model]
     return resolve(TrainConfig(objective=objective, dataset=spec.dataset,
                                batch_size=spec.batch_size, device=device, progress=False,
                                out="unused", step_impl=step_impl, precision=precision,
-                               **spec.overrides))
+                               compile=compile, **spec.overrides))
 
 
 class StepHarness:
     """Models, optimisers and real batches of one configuration; callables for each phase."""
 
     def __init__(self, objective: str, model: str, device: str = "cpu", seed: int = 0,
-                 step_impl: str = "fast", precision: str = "float32") -> None:
-        self.cfg = cfg = bench_config(objective, model, device, step_impl, precision)
+                 step_impl: str = "fast", precision: str = "float32",
+                 compile: bool = False) -> None:
+        self.cfg = cfg = bench_config(objective, model, device, step_impl, precision, compile)
         self.device = resolve_device(device)
         self.parts = build_parts(cfg, self.device)
         self.latent = parse_latent(cfg.latent, cfg.latent_dim)
@@ -254,6 +255,7 @@ class BenchOptions:
     models: tuple[str, ...] = tuple(BENCH_MODELS)
     phases: tuple[str, ...] = PHASES
     dtypes: tuple[str, ...] = ("float32",)
+    compile: bool = False  # torch.compile the networks' first-order calls (--compile)
     device: str = "cpu"
     warmup: int = 2
     repeats: int = 7
@@ -290,7 +292,8 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = print) -> pd.DataFram
     rows = []
     for model, objective, dtype in ((m, o, d) for m in opts.models for o in opts.objectives
                                     for d in opts.dtypes):
-        h = StepHarness(objective, model, opts.device, precision=DTYPES[dtype])
+        h = StepHarness(objective, model, opts.device, precision=DTYPES[dtype],
+                        compile=opts.compile)
         for phase in opts.phases:
             fns = [h.phase(phase)]
             textbook = phase == "iteration" and h.cfg.lipschitz == "gp"
@@ -311,6 +314,8 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = print) -> pd.DataFram
                     "implementation": impl,
                     "dtype": dtype if impl == "wganbench" else "float32",
                     "paired_dtype": dtype,  # the wganbench dtype this row was timed beside
+                    "compiled": opts.compile if impl == "wganbench" else False,
+                    "paired_compiled": opts.compile,
                     "batch_size": h.cfg.batch_size, "n_critic": h.cfg.n_critic,
                     "median_s": median, "iqr_s": iqr, "repeats": len(t),
                     "calls_per_s": 1 / median, "samples_per_s": n / median,
@@ -324,7 +329,8 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = print) -> pd.DataFram
                 ratio = med["textbook"] / med["wganbench"]
                 for r in rows[-2:]:
                     r["ratio_vs_textbook"] = ratio
-            log(f"{model:<13} {objective:<9} {dtype:<8} {phase:<15} "
+            label = f"{dtype}{'+compile' if opts.compile else ''}"
+            log(f"{model:<13} {objective:<9} {label:<16} {phase:<15} "
                 f"{med['wganbench'] * 1e3:9.1f} ms"
                 + (f"  (textbook {med['textbook'] * 1e3:.1f} ms, ratio {ratio:.2f})"
                    if textbook else ""))
@@ -339,8 +345,10 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = print) -> pd.DataFram
         old = pd.read_csv(path)
         if "paired_dtype" not in old:  # files written before the dtype option
             old["paired_dtype"] = old["dtype"]
+        if "paired_compiled" not in old:  # ... or before the compile option
+            old["compiled"] = old["paired_compiled"] = False
         key = ["device", "device_name", "model", "objective", "phase", "implementation",
-               "paired_dtype"]
+               "paired_dtype", "paired_compiled"]
         measured = table[key].drop_duplicates().assign(_again=True)
         old = old.merge(measured, on=key, how="left")
         table = pd.concat([old[old._again.isna()].drop(columns="_again"), table],

@@ -177,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--dtypes", nargs="+", default=None, metavar="NAME",
                        help="float32 and/or bfloat16 (bf16 autocast, --precision bf16; not "
                             "exact). Default: float32")
+    bench.add_argument("--compile", action="store_true",
+                       help="torch.compile the networks' first-order calls (train --compile)")
     bench.add_argument("--warmup", type=int, default=2, metavar="N", help="Default: 2")
     bench.add_argument("--repeats", type=int, default=7, metavar="N", help="Default: 7")
     bench.add_argument("--quick", action="store_true",
@@ -335,7 +337,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from wganbench.bench import BenchOptions, bench
 
     opts = BenchOptions(out=args.out, device=args.device, warmup=args.warmup,
-                        repeats=args.repeats, quick=args.quick)
+                        repeats=args.repeats, quick=args.quick, compile=args.compile)
     for name in ("objectives", "models", "phases", "dtypes"):
         if getattr(args, name):
             setattr(opts, name, tuple(getattr(args, name)))

@@ -83,6 +83,9 @@ class TrainConfig:
                                    "autocast, weights / losses / penalty norms in float32 "
                                    "(not exact; see Objective.autocast)",
                         choices=lambda: list(PRECISIONS))
+    compile: bool = _f(False, "torch.compile the networks' first-order calls (scores, "
+                              "generator step, fake batches); the penalty's double backward "
+                              "stays eager. Compiling takes tens of seconds at start")
     log_every: int = _f(10, "log a metrics row every N generator iterations")
     eval_every: int = _f(100, "compute the exact W1 every N generator iterations")
     eval_samples: int = _f(1000, "samples per side for the exact W1 (generated vs real)")
@@ -117,12 +120,12 @@ class TrainConfig:
 
 
 #: fields that do not change what a run computes; left out of the config hash
-#: (step_impl: both implementations compute the same function; results differ by rounding)
+#: (step_impl, compile: the same function either way; results differ by float rounding)
 NON_SEMANTIC_FIELDS = ("out", "device", "progress", "checkpoint_every", "data_root", "download",
-                       "step_impl")
+                       "step_impl", "compile")
 #: fields a resumed run may change
 RESUMABLE_FIELDS = ("steps", "device", "progress", "checkpoint_every", "out", "data_root",
-                    "download", "step_impl")
+                    "download", "step_impl", "compile")
 LR_SCHEDULES = ("constant", "linear")
 STEP_IMPLS = ("fast", "reference")
 

@@ -70,7 +70,7 @@ def seed_out(cfg: TrainConfig, seed: int) -> str | None:
 def vectorisable(cfg: TrainConfig) -> bool:
     cfg = resolve(cfg)
     return (cfg.generator in VECTORISABLE_MODELS and cfg.critic in VECTORISABLE_MODELS
-            and cfg.fixed_fake is None and cfg.precision == "float32")
+            and cfg.fixed_fake is None and cfg.precision == "float32" and not cfg.compile)
 
 
 class StackedMLP(nn.Module):

@@ -118,6 +118,8 @@ def build_parts(cfg: TrainConfig, device: torch.device) -> Parts:
     objective = Objective.from_config(cfg)
     critic = objective.lipschitz.prepare_critic(
         build_model(cfg.critic, ModelContext("critic", **ctx)).to(device))
+    if cfg.compile:
+        objective.compile(generator, critic)
     build = OPTIMIZERS.get(cfg.optimizer).build
     fast = cfg.step_impl == "fast"
     return Parts(generator, critic, objective, build(generator.parameters(), cfg.lr, cfg.betas, fast),

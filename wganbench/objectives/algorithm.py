@@ -68,6 +68,9 @@ class Objective:
         #: "bf16": network forwards under bfloat16 autocast; weights, optimiser state, scores,
         #: losses and the penalty's gradient norms in float32 (see :meth:`autocast`)
         self.precision = precision
+        #: module -> its torch.compile'd twin (same parameters), used for first-order calls
+        self._compiled: "weakref.WeakKeyDictionary[nn.Module, nn.Module]" = (
+            weakref.WeakKeyDictionary())
         #: called on a network between backward and the optimiser step; data-parallel
         #: training averages the gradients over the ranks there (wganbench.distributed)
         self.grad_sync: Callable[[nn.Module], None] | None = None
@@ -92,20 +95,32 @@ class Objective:
             return torch.autocast(device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
+    def compile(self, *modules: nn.Module, **options) -> None:
+        """``--compile``: run these modules' forwards through ``torch.compile`` wherever only
+        first-order gradients are needed (the critic's scores, the generator step, fake
+        batches). The penalty's input gradient keeps the eager module: torch.compile does not
+        support double backward. The compiled twin shares the module's parameters."""
+        for module in modules:
+            self._compiled[module] = torch.compile(module, **options)
+
+    def _fwd(self, module: nn.Module) -> nn.Module:
+        return self._compiled.get(module, module)
+
     @torch.no_grad()
     def fake(self, generator: nn.Module, z: torch.Tensor) -> torch.Tensor:
         """x_tilde = G(z) without a graph (the critic step needs none), in float32."""
         with self.autocast(z.device):
-            return generator(z).float()
+            return self._fwd(generator)(z).float()
 
     def scores(self, critic: nn.Module, real: torch.Tensor,
                fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """D(real) and D(fake), flattened: one call on both when that is exact, else two."""
         with self.autocast(real.device):
             if self.fast and not couples_batch(critic):
-                both = critic(torch.cat([real, fake])).view(-1).float()
+                both = self._fwd(critic)(torch.cat([real, fake])).view(-1).float()
                 return both[:len(real)], both[len(real):]
-            return critic(real).view(-1).float(), critic(fake).view(-1).float()
+            fwd = self._fwd(critic)
+            return fwd(real).view(-1).float(), fwd(fake).view(-1).float()
 
     def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                     penalty_rng: torch.Generator) -> tuple[torch.Tensor, CriticStepStats]:
@@ -160,5 +175,5 @@ class Objective:
     def generator_loss(self, generator: nn.Module, critic: nn.Module,
                        z: torch.Tensor) -> torch.Tensor:
         with self.autocast(z.device):
-            scores = critic(generator(z)).view(-1).float()
+            scores = self._fwd(critic)(self._fwd(generator)(z)).view(-1).float()
         return self.loss.generator_loss(scores)
