@@ -24,11 +24,11 @@ CASES = [(o, m, d, t) for m in BENCH_MODELS for o in OBJECTIVES.names() for d in
 _HARNESSES: dict[tuple, StepHarness] = {}
 
 
-def harness(objective: str, model: str, device: str) -> StepHarness:
-    key = (objective, model, device)
+def harness(objective: str, model: str, device: str, dtype: str = "float32") -> StepHarness:
+    key = (objective, model, device, dtype)
     if key not in _HARNESSES:
         _HARNESSES.clear()  # one configuration's models in memory at a time
-        _HARNESSES[key] = StepHarness(objective, model, device)
+        _HARNESSES[key] = StepHarness(objective, model, device, precision=DTYPES[dtype])
     return _HARNESSES[key]
 
 
@@ -54,7 +54,8 @@ def _run(benchmark, request, h: StepHarness, fn, phase: str, device: str, dtype:
 @pytest.mark.parametrize("objective,model,device,dtype", CASES,
                          ids=[f"{o}-{m}-{d}-{t}" for o, m, d, t in CASES])
 def test_step(benchmark, request, objective, model, device, dtype, phase):
-    h = harness(objective, model, device)
+    h = harness(objective, model, device, dtype)
+    assert h.cfg.precision == DTYPES[dtype]
     _run(benchmark, request, h, h.phase(phase), phase, device, dtype)
 
 
