@@ -170,3 +170,16 @@ def test_compiled_step_computes_the_eager_step():
     for a, b in zip(gc, ge):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
     assert compiled._fwd(parts.critic) is not parts.critic  # the compiled twin was used
+
+
+def test_in_place_relu_critics_take_the_textbook_penalty():
+    """An in-place ReLU mutates its input, which the swapped function would not do: such a
+    critic is left to autograd, and its penalty gradients stay exact."""
+    torch.manual_seed(0)
+    critic = nn.Sequential(nn.Linear(2, 16), nn.ReLU(inplace=True), nn.Linear(16, 1))
+    x = torch.randn(8, 2)
+    fast = input_gradient(critic, x)
+    assert uses_fallback(critic)
+    ref = reference_input_gradient(critic, x, create_graph=True)
+    torch.testing.assert_close(torch.autograd.grad(fast.pow(2).sum(), critic[0].weight)[0],
+                               torch.autograd.grad(ref.pow(2).sum(), critic[0].weight)[0])

@@ -144,9 +144,9 @@ class _PiecewiseLinearMode(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func in (F.relu, torch.relu):
+        if func in (F.relu, torch.relu) and not _arg(args, kwargs, 1, "inplace", False):
             return _SlopeMask.apply(args[0], 0.0)
-        if func is F.leaky_relu:
+        if func is F.leaky_relu and not _arg(args, kwargs, 2, "inplace", False):
             return _SlopeMask.apply(args[0], float(_arg(args, kwargs, 1, "negative_slope", 0.01)))
         if func is F.linear:
             return _Linear.apply(args[0], args[1], _arg(args, kwargs, 2, "bias", None))
