@@ -21,7 +21,6 @@ Models other than the toy MLP (``mlp``) train the seeds one after the other.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -36,7 +35,7 @@ from wganbench.models.mlp import MLP
 from wganbench.objectives.algorithm import Objective
 from wganbench.objectives.lipschitz import GradientPenalty, LipschitzMethod
 from wganbench.runner import (RunResult, Trainer, critic_iterations, open_run,
-                              set_learning_rate, train_or_reuse)
+                              set_learning_rate, timed, train_or_reuse)
 
 VECTORISABLE_MODELS = ("mlp",)
 
@@ -248,11 +247,7 @@ class Ensemble:
                    dynamic_ncols=True)
         try:
             while self.step < cfg.steps:
-                t0 = time.perf_counter()
-                stats = self.train_iteration()
-                if self.device.type == "cuda":
-                    torch.cuda.synchronize(self.device)
-                elapsed = time.perf_counter() - t0
+                stats, elapsed = timed(self.train_iteration, self.device)
                 if self.trainers[0].due(self.step):  # every seed is at the same step
                     self.copy_to_members()
                 for k, t in enumerate(self.trainers):

@@ -27,7 +27,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -94,6 +94,15 @@ def set_learning_rate(cfg: TrainConfig, step: int, optimizers) -> None:
         for opt in optimizers:
             for group in opt.param_groups:
                 group["lr"] = lr
+
+
+def timed(fn: Callable[[], Any], device: torch.device) -> tuple[Any, float]:
+    """fn() and the seconds it took (the device synchronised, so CUDA work is counted)."""
+    t0 = time.perf_counter()
+    out = fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return out, time.perf_counter() - t0
 
 
 @dataclass
@@ -394,11 +403,8 @@ class Trainer:
                    desc=f"{cfg.objective}/{cfg.dataset}", unit="it", dynamic_ncols=True)
         try:
             while self.step < cfg.steps:
-                t0 = time.perf_counter()
-                stats = self.train_iteration()
-                if self.device.type == "cuda":
-                    torch.cuda.synchronize(self.device)
-                self.wall_time += time.perf_counter() - t0
+                stats, seconds = timed(self.train_iteration, self.device)
+                self.wall_time += seconds
                 row = self.after_iteration(stats, log)
                 if row is not None:
                     last_row = row
