@@ -100,8 +100,8 @@ def test_penalty_falls_back_to_autograd_for_a_critic_that_is_not_piecewise_linea
 
 
 def test_fast_penalty_without_mask_constants_would_differ():
-    """The comparison above can fail: dropping the weight path of the input gradient (treating
-    the whole input gradient as a constant) gives different weight gradients."""
+    """The fast penalty keeps the input gradient's path to the weights: were the input gradient
+    treated as a constant, the first layer's weight gradient here would be zero (or None)."""
     torch.manual_seed(0)
     critic = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 1))
     x = torch.randn(8, 2)
