@@ -8,12 +8,6 @@ from wganbench.reproduce import available, in_all
 
 
 #: reproductions whose claims need their default scale (stated in their docstrings)
-NEEDS_DEFAULT_SCALE = {
-    "em-vs-quality": "the WGAN critics are far from optimal within a --quick run, so their "
-                     "estimates do not yet track the exact W1 (they do at default scale)",
-}
-
-
 #: the image reproductions (need MNIST; IN_ALL = False) are run at a tiny scale on a built MNIST
 #: in test_image_reproductions.py, and at --quick on the real one by its slow test
 @pytest.mark.parametrize("name", [n for n in available() if in_all(n)])
@@ -27,8 +21,6 @@ def test_quick_reproduction_claims_hold(tmp_path, name):
     assert list(claims.columns[:2]) == ["claim", "measured"]
     assert (d / "provenance.json").exists()
     failing = claims[~claims["holds"]]
-    if not failing.empty and name in NEEDS_DEFAULT_SCALE:
-        pytest.xfail(NEEDS_DEFAULT_SCALE[name])
     assert failing.empty, failing[["claim", "measured", "threshold"]].to_string()
     assert (d / "provenance.json").exists()
     index = (tmp_path / "README.md").read_text()
