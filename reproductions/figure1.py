@@ -53,7 +53,14 @@ def value_and_slope(net, x, squash=False):
     return out.detach(), slope
 
 
+def config(kw: dict, seed: int) -> TrainConfig:
+    return TrainConfig(dataset="two-gaussians", fixed_fake=f"normal:{FAKE}:1", seed=seed,
+                       log_every=50, eval_every=10**9, **kw)
+
+
 def run(ctx):
+    for label, kw in settings(ctx.quick).items():  # all seeds of a network at once (an ensemble)
+        ctx.train_seeds(lambda s, label=label: f"{label}_seed{s}", config(kw, 0))
     x = torch.linspace(-8, 8, 1601)
     on_fake = (x >= FAKE_MODE[0]) & (x <= FAKE_MODE[1])
     between = (x >= REAL) & (x <= FAKE)
@@ -61,9 +68,7 @@ def run(ctx):
     for seed in ctx.seeds:
         nets = {}
         for label, kw in settings(ctx.quick).items():
-            cfg = TrainConfig(dataset="two-gaussians", fixed_fake=f"normal:{FAKE}:1", seed=seed,
-                              log_every=50, eval_every=10**9, **kw)
-            nets[label] = ctx.train(f"{label}_seed{seed}", cfg).critic
+            nets[label] = ctx.train(f"{label}_seed{seed}", config(kw, seed)).critic
         d, d_slope = value_and_slope(nets["gan"], x, squash=True)
         ctx.claim("GAN discriminator: max |dD/dx| over the fake mode [4, 6]",
                   d_slope[on_fake].abs().max(), "<=", 1e-6)

@@ -68,12 +68,17 @@ def layer_gradient_norms(critic, real, fake) -> list[float]:
     return [float(a.grad.norm()) for a in activations]
 
 
+def label(method: str, seed: int) -> str:
+    return f"{METHODS[method]['objective']}_{method.split()[-1]}_seed{seed}"
+
+
 def run(ctx):
+    for method in METHODS:  # all seeds of a critic at once (a seed ensemble)
+        ctx.train_seeds(lambda s, method=method: label(method, s), config(method, 0, ctx.quick))
     rows = []
     for seed in ctx.seeds:
         for method in METHODS:
-            trainer = ctx.train(f"{METHODS[method]['objective']}_{method.split()[-1]}_seed{seed}",
-                                config(method, seed, ctx.quick))
+            trainer = ctx.train(label(method, seed), config(method, seed, ctx.quick))
             rng = torch.Generator().manual_seed(seed)
             real = trainer.sampler.sample_eval(MEASURE_BATCH, rng)
             fake = trainer.generate(MEASURE_BATCH, rng)

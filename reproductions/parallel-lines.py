@@ -42,10 +42,13 @@ def settings(quick: bool) -> tuple[np.ndarray, dict, dict]:
     return thetas, critic, disc
 
 
+def config(kw: dict, theta: float, seed: int) -> TrainConfig:
+    return TrainConfig(dataset="parallel-lines", fixed_fake=f"shift:{theta},0", seed=seed,
+                       log_every=50, eval_every=10**9, progress=False, **kw)
+
+
 def estimate(ctx, label, kw, theta, seed):
-    cfg = TrainConfig(dataset="parallel-lines", fixed_fake=f"shift:{theta},0", seed=seed,
-                      log_every=50, eval_every=10**9, progress=False, **kw)
-    trainer = ctx.train(label, cfg)
+    trainer = ctx.train(label, config(kw, theta, seed))
     rng = torch.Generator().manual_seed(seed)
     real = trainer.sampler.sample_eval(EVAL_SAMPLES, rng)
     return trainer.critic_estimate(real, trainer.generate(EVAL_SAMPLES, rng))
@@ -53,6 +56,10 @@ def estimate(ctx, label, kw, theta, seed):
 
 def run(ctx):
     thetas, critic, disc = settings(ctx.quick)
+    for theta in thetas:  # all seeds of a network at once (a seed ensemble)
+        for name, kw in (("critic", critic), ("disc", disc)):
+            ctx.train_seeds(lambda s, name=name, theta=theta: f"{name}_theta{theta}_seed{s}",
+                            config(kw, theta, 0))
     rows = []
     for seed in ctx.seeds:
         for theta in thetas:

@@ -46,15 +46,22 @@ def run(ctx):
     grid_1d = torch.linspace(-RADIUS, RADIUS, GRID)
     xx, yy = torch.meshgrid(grid_1d, grid_1d, indexing="ij")
     points = torch.stack([xx.flatten(), yy.flatten()], dim=1)
+    def config(dataset, kw, seed):
+        return TrainConfig(dataset=dataset, fixed_fake="data+noise:1", batch_size=256,
+                           width=width, steps=steps, seed=seed, log_every=50,
+                           eval_every=10**9, **kw)
+
+    for dataset in DATASETS:  # all seeds of a critic at once (a seed ensemble)
+        for kw in METHODS.values():
+            ctx.train_seeds(lambda s, d=dataset, o=kw["objective"]: f"{d}_{o}_seed{s}",
+                            config(dataset, kw, 0))
     surfaces, rows = {}, []
     for seed in ctx.seeds:
         for dataset in DATASETS:
             stats = {}
             for method, kw in METHODS.items():
-                cfg = TrainConfig(dataset=dataset, fixed_fake="data+noise:1", batch_size=256,
-                                  width=width, steps=steps, seed=seed, log_every=50,
-                                  eval_every=10**9, **kw)
-                trainer = ctx.train(f"{dataset}_{kw['objective']}_seed{seed}", cfg)
+                trainer = ctx.train(f"{dataset}_{kw['objective']}_seed{seed}",
+                                    config(dataset, kw, seed))
                 rng = torch.Generator().manual_seed(seed)
                 real = trainer.sampler.sample_eval(EVAL, rng)
                 fake = trainer.generate(EVAL, rng)

@@ -35,6 +35,9 @@ def critic_weights(critic) -> np.ndarray:
 
 
 def run(ctx):
+    for method in METHODS.values():  # all seeds of a critic at once (a seed ensemble)
+        objective = FIG1B.METHODS[method]["objective"]
+        ctx.train_seeds(lambda s, o=objective: f"{o}_seed{s}", FIG1B.config(method, 0, ctx.quick))
     rows, weights = [], {}
     for seed in ctx.seeds:
         for name, method in METHODS.items():

@@ -1,5 +1,6 @@
 """Seed ensembles (issue 6): a vectorised 3-seed run equals 3 sequential runs, seed by seed."""
 
+import json
 import subprocess
 import sys
 
@@ -18,9 +19,9 @@ COMPARED = ["critic_loss", "gen_loss", "w_estimate", "penalty", "grad_norm", "w1
 
 
 def _cfg(objective, out, **kw):
-    return TrainConfig(objective=objective, dataset="8gaussians", steps=4, width=64,
-                       log_every=2, eval_every=2, eval_samples=200, checkpoint_every=2,
-                       progress=False, out=str(out), **kw)
+    return TrainConfig(**{**dict(objective=objective, dataset="8gaussians", steps=4, width=64,
+                                 log_every=2, eval_every=2, eval_samples=200,
+                                 checkpoint_every=2, progress=False, out=str(out)), **kw})
 
 
 @pytest.mark.parametrize("objective", ["wgan-gp", "wgan-clip", "gan-ns"])
@@ -50,6 +51,33 @@ def test_three_seed_ensemble_equals_three_sequential_runs(tmp_path, objective):
     assert first != pd.read_csv(results[1].out / "metrics.csv").w1.iloc[-1]
 
 
+@pytest.mark.parametrize("objective,dataset,fixed_fake,depth", [
+    ("gan", "two-gaussians", "normal:5:1", 3),          # figure1's discriminator
+    ("wgan-gp", "8gaussians", "data+noise:1", 3),       # value-surfaces
+    ("wgan-clip", "swissroll", "data+noise:1", 12),     # a deep critic, as in gradient-norms
+    ("wgan-gp", "parallel-lines", "shift:0.5,0", 3),    # parallel-lines: no MLP generator
+])
+def test_fixed_fake_ensemble_equals_sequential_runs(tmp_path, objective, dataset, fixed_fake,
+                                                    depth):
+    """Critic-only experiments (a fixed fake distribution, no generator step) vectorise too."""
+    def cfg(out, **kw):
+        return _cfg(objective, out, dataset=dataset, fixed_fake=fixed_fake, depth=depth, **kw)
+
+    results = train_seeds(cfg(tmp_path / "ens" / "seed{seed}"), [0, 1])
+    provenance = json.loads((results[0].out / "provenance.json").read_text())
+    assert json.dumps(provenance).count('"seed_ensemble": [0, 1]') == 1  # trained as one program
+    for seed, result in zip([0, 1], results):
+        alone = train(cfg(tmp_path / f"alone{seed}", seed=seed))
+        ens = pd.read_csv(result.out / "metrics.csv")
+        ref = pd.read_csv(alone.out / "metrics.csv")
+        assert ens.gen_loss.isna().all() and ref.gen_loss.isna().all()
+        pd.testing.assert_frame_equal(ens[COMPARED], ref[COMPARED], rtol=1e-4, atol=1e-5)
+        a = load_checkpoint(result.out / "checkpoint.pt")["critic"]
+        b = load_checkpoint(alone.out / "checkpoint.pt")["critic"]
+        for name in b:
+            torch.testing.assert_close(a[name], b[name], rtol=1e-4, atol=1e-6)
+
+
 def test_resumed_ensemble_continues_every_seed_exactly(tmp_path):
     cfg = _cfg("wgan-gp", tmp_path / "a" / "s{seed}")
     train_seeds(cfg, [3, 4])
@@ -68,6 +96,9 @@ def test_seed_specs_and_what_vectorises():
         with pytest.raises(UserError, match="--seeds"):
             parse_seeds(bad)
     assert vectorisable(TrainConfig(dataset="8gaussians"))
+    assert vectorisable(TrainConfig(dataset="two-gaussians", fixed_fake="normal:5:1"))
+    assert vectorisable(TrainConfig(dataset="parallel-lines", fixed_fake="shift:1,0"))
+    assert not vectorisable(TrainConfig(dataset="parallel-lines"))
     assert not vectorisable(TrainConfig(dataset="mnist"))
 
 

@@ -16,11 +16,14 @@ samples figure it is copied into each seed's Trainer (parameters and optimiser s
 own code then writes the run exactly as a separate run would. ``--resume`` loads every seed's
 checkpoint and restacks them.
 
+Critic-only experiments (``--fixed-fake``: the generator replaced by a fixed distribution) stack
+the critics alone; each seed draws its fake batch from its own noise stream, as alone.
 Models other than the toy MLP (``mlp``) train the seeds one after the other.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -68,8 +71,9 @@ def seed_out(cfg: TrainConfig, seed: int) -> str | None:
 
 def vectorisable(cfg: TrainConfig) -> bool:
     cfg = resolve(cfg)
-    return (cfg.generator in VECTORISABLE_MODELS and cfg.critic in VECTORISABLE_MODELS
-            and cfg.fixed_fake is None and cfg.precision == "float32" and not cfg.compile)
+    generator_ok = cfg.fixed_fake is not None or cfg.generator in VECTORISABLE_MODELS
+    return (generator_ok and cfg.critic in VECTORISABLE_MODELS
+            and cfg.precision == "float32" and not cfg.compile)
 
 
 class StackedMLP(nn.Module):
@@ -184,14 +188,21 @@ class Ensemble:
         self.trainers = trainers
         first = trainers[0]
         self.cfg, self.device = first.cfg, first.device
-        self.generator = StackedMLP([t.generator for t in trainers])
-        self.critic = StackedMLP([t.critic for t in trainers])
+        self.fixed_fake = first.fixed_fake is not None
         build = type(first.opt_c)
         defaults = dict(first.opt_c.defaults)  # both networks share lr, betas, kernels
-        self.opt_g = build(self.generator.member_parameters(), **defaults)
-        self.opt_c = build(self.critic.member_parameters(), **defaults)
-        _stack_optimizer(self.opt_g, self.generator.member_parameters(), [t.opt_g for t in trainers])
-        _stack_optimizer(self.opt_c, self.critic.member_parameters(), [t.opt_c for t in trainers])
+        #: (stacked network, its optimiser, each seed's network and optimiser); a critic-only
+        #: experiment (a fixed fake distribution) never updates its generator
+        self.parts = []
+        for role in ("critic",) if self.fixed_fake else ("generator", "critic"):
+            stacked = StackedMLP([getattr(t, role) for t in trainers])
+            own_opts = [t.opt_c if role == "critic" else t.opt_g for t in trainers]
+            opt = build(stacked.member_parameters(), **defaults)
+            _stack_optimizer(opt, stacked.member_parameters(), own_opts)
+            self.parts.append((role, stacked, opt))
+        named = {role: (stacked, opt) for role, stacked, opt in self.parts}
+        self.generator, self.opt_g = named.get("generator", (None, None))
+        self.critic, self.opt_c = named["critic"]
         self.steps = EnsembleSteps(first.objective)
 
     @property
@@ -201,13 +212,18 @@ class Ensemble:
     def train_iteration(self) -> list[dict[str, torch.Tensor]]:
         """One generator iteration of every seed (see Trainer.train_iteration)."""
         m, trainers = self.cfg.batch_size, self.trainers
-        set_learning_rate(self.cfg, self.step, (self.opt_g, self.opt_c))
+        idle = [t.opt_g for t in trainers] if self.fixed_fake else []  # as a run alone sets it
+        set_learning_rate(self.cfg, self.step, [opt for _, _, opt in self.parts] + idle)
         for _ in range(critic_iterations(self.cfg, self.step)):
             real = torch.stack([t.sampler.sample(m, t.streams["data"]).to(self.device)
                                 for t in trainers])
-            z = torch.stack([t.latent.sample(m, t.streams["noise"]) for t in trainers])
-            with torch.no_grad():
-                fake = self.generator(z)
+            if self.fixed_fake:  # each seed draws from the fixed distribution, as alone
+                fake = torch.stack([t.fake_batch(r, t.streams["noise"])
+                                    for t, r in zip(trainers, real)])
+            else:
+                z = torch.stack([t.latent.sample(m, t.streams["noise"]) for t in trainers])
+                with torch.no_grad():
+                    fake = self.generator(z)
             eps = torch.stack([torch.rand((m,) + (1,) * (real.dim() - 2), generator=t.streams["penalty"],
                                           device=self.device) for t in trainers])
             stats = self.steps.critic_step(self.critic, self.opt_c, real, fake, eps)
@@ -215,11 +231,15 @@ class Ensemble:
                 t.critic_steps += 1
                 t._add_to_window("critic_loss", stats["loss"][k])
                 t._add_to_window("w_estimate", stats["estimate"][k])
-        z = torch.stack([t.noise(m * self.cfg.gen_batch_multiple) for t in trainers])
-        gen_loss = self.steps.generator_step(self.generator, self.critic, self.opt_g, z)
+        if self.fixed_fake:  # critic-only experiments: no generator step
+            gen_loss = torch.full((len(trainers),), math.nan)
+        else:
+            z = torch.stack([t.noise(m * self.cfg.gen_batch_multiple) for t in trainers])
+            gen_loss = self.steps.generator_step(self.generator, self.critic, self.opt_g, z)
+            for k, t in enumerate(trainers):
+                t._add_to_window("gen_loss", gen_loss[k])
         out = []
         for k, t in enumerate(trainers):
-            t._add_to_window("gen_loss", gen_loss[k])
             t.step += 1
             out.append({"critic_loss": stats["loss"][k], "gen_loss": gen_loss[k],
                         "w_estimate": stats["estimate"][k], "penalty": stats["penalty"][k]})
@@ -229,9 +249,9 @@ class Ensemble:
     def copy_to_members(self) -> None:
         """Write the stacked parameters and optimiser state into every seed's Trainer."""
         for k, t in enumerate(self.trainers):
-            for net, stacked, opt, own_opt in ((t.generator, self.generator, self.opt_g, t.opt_g),
-                                               (t.critic, self.critic, self.opt_c, t.opt_c)):
-                for p, s in zip(net.parameters(), stacked.member_parameters()):
+            for role, stacked, opt in self.parts:
+                own_opt = t.opt_c if role == "critic" else t.opt_g
+                for p, s in zip(getattr(t, role).parameters(), stacked.member_parameters()):
                     p.copy_(s[k])
                 _unstack_optimizer(opt, stacked.member_parameters(), own_opt, k)
 
