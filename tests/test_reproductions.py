@@ -7,7 +7,6 @@ from wganbench.cli import main
 from wganbench.reproduce import available, in_all
 
 
-#: reproductions whose claims need their default scale (stated in their docstrings)
 #: the image reproductions (need MNIST; IN_ALL = False) are run at a tiny scale on a built MNIST
 #: in test_image_reproductions.py, and at --quick on the real one by its slow test
 @pytest.mark.parametrize("name", [n for n in available() if in_all(n)])
@@ -43,3 +42,34 @@ def test_reproduction_bad_input(capsys, tmp_path):
     blocker.write_text("")
     code, err = code_and_err(["reproduce", "figure1", "--quick", "--out", str(blocker)])
     assert code == 2 and len(err.splitlines()) == 1 and "cannot write" in err
+
+
+def test_staged_runs_are_reused_stage_by_stage(tmp_path, monkeypatch):
+    """A reproduction that reads its runs at intermediate steps (train_stages) reuses a
+    finished run instead of retraining it, and each stage holds the networks of that step."""
+    import torch
+
+    from wganbench import reproduce
+    from wganbench.config import TrainConfig
+
+    cfg = TrainConfig(objective="wgan-gp", dataset="gaussian-1d", width=16, steps=6,
+                      log_every=2, eval_every=6, progress=False)
+
+    def stages():
+        ctx = reproduce.Reproduction("gaussian-1d", tmp_path, quick=True, seeds=1, device="cpu")
+        return [(t.step, [p.detach().clone() for p in t.generator.parameters()])
+                for t in ctx.train_stages("run", cfg, [2, 4, 6])]
+
+    first = stages()
+    assert [step for step, _ in first] == [2, 4, 6]
+    assert not torch.equal(first[0][1][0], first[2][1][0])  # the stages differ
+
+    def no_training(cfg):
+        raise AssertionError(f"retrained {cfg.out} to step {cfg.steps}")
+
+    monkeypatch.setattr(reproduce, "train_or_reuse", no_training)
+    again = stages()
+    for (step, params), (step_again, params_again) in zip(first, again):
+        assert step == step_again
+        for p, q in zip(params, params_again):
+            torch.testing.assert_close(p, q, rtol=0, atol=0)

@@ -205,3 +205,24 @@ def test_resume_keeps_rows_of_a_run_started_before_a_column_was_added(tmp_path):
         writer.writerows(rows)
     assert main(["train", "--steps", "6", "--no-progress", "--out", str(out), "--resume"]) == 0
     assert [int(r["step"]) for r in csv.DictReader(open(path))] == [0, 2, 4, 6]
+
+
+def test_git_dirty_means_the_code_not_the_committed_results(tmp_path, monkeypatch):
+    """Regenerating results/ modifies tracked files; that must not mark the code as changed."""
+    from wganbench import provenance
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "table.csv").write_text("a\n1\n")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    monkeypatch.setattr(provenance, "_REPO", tmp_path)
+    assert provenance.git_state()["git_dirty"] is False
+    (tmp_path / "results" / "table.csv").write_text("a\n2\n")
+    assert provenance.git_state()["git_dirty"] is False
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert provenance.git_state()["git_dirty"] is True

@@ -25,11 +25,16 @@ def _git(*args: str) -> str | None:
 
 
 def git_state() -> dict[str, Any]:
-    """Commit of the wganbench source tree and whether it has uncommitted changes."""
+    """Commit of the wganbench source tree and whether it has uncommitted changes.
+
+    Changes under ``results/`` do not count: that folder holds the committed outputs, which a
+    run regenerating them has itself modified; ``git_dirty`` answers whether the *code* that
+    produced a number differs from ``git_commit``."""
     commit = _git("rev-parse", "HEAD")
     if commit is None:
         return {"git_commit": "unknown", "git_dirty": None}
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                  ":(exclude)results")
     return {"git_commit": commit, "git_dirty": bool(status)}
 
 

@@ -22,11 +22,12 @@ from types import ModuleType
 from typing import Any, Callable, Iterator, Sequence
 
 import pandas as pd
+import torch
 
 from wganbench import provenance
 from wganbench.config import TrainConfig, config_hash, resolve
 from wganbench.errors import UserError
-from wganbench.results import atomic_write_text, check_writable, write_json
+from wganbench.results import atomic_write, atomic_write_text, check_writable, write_json
 from wganbench.tables import markdown_escape
 from wganbench.runner import Trainer, resolve_device, train_or_reuse
 
@@ -90,6 +91,36 @@ class Claim:
         }
 
 
+def _stage_path(cfg: TrainConfig) -> Path:
+    return Path(cfg.out) / "stages" / f"step{cfg.steps}.pt"
+
+
+def save_stage(trainer: Trainer) -> None:
+    """Keep the networks of ``trainer`` (at step ``trainer.cfg.steps``) for :func:`load_stage`:
+    weights and buffers only, no optimiser state (a stage is read, never trained on)."""
+    state = {"config_hash": config_hash(trainer.cfg), "seed": trainer.cfg.seed, "step": trainer.step,
+             "generator": trainer.generator.state_dict(), "critic": trainer.critic.state_dict()}
+    path = _stage_path(trainer.cfg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda f: torch.save(state, f))
+
+
+def load_stage(cfg: TrainConfig) -> Trainer | None:
+    """A :class:`Trainer` holding the networks :func:`save_stage` kept for this configuration
+    and step, or None when there are none (or they belong to another configuration)."""
+    path = _stage_path(cfg)
+    if not path.exists():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if (state["config_hash"], state["seed"], state["step"]) != (config_hash(cfg), cfg.seed, cfg.steps):
+        return None
+    trainer = Trainer(cfg)
+    trainer.generator.load_state_dict(state["generator"])
+    trainer.critic.load_state_dict(state["critic"])
+    trainer.step = state["step"]
+    return trainer
+
+
 class Reproduction:
     """What a reproduction script gets: its settings, a trainer, and writers for its outputs."""
 
@@ -115,11 +146,18 @@ class Reproduction:
     def train_stages(self, label: str, cfg: TrainConfig, stages: Sequence[int]) -> Iterator[Trainer]:
         """Train ``cfg`` up to each step in ``stages`` (increasing) and yield a :class:`Trainer`
         holding the state there. Each stage resumes the previous one, and resuming is exact, so
-        the last state equals that of one uninterrupted run."""
+        the last state equals that of one uninterrupted run.
+
+        The networks at each stage are kept in ``runs/.../<label>/stages/step<N>.pt``; asked
+        again (the same configuration), a stage is read from there instead of retrained, so a
+        finished staged run is reused like any other and a killed one continues."""
         out = self.runs_dir / label
         for steps in stages:
             run_cfg = resolve(cfg.replace(out=str(out), device=self.device, steps=steps))
-            trainer = train_or_reuse(run_cfg)
+            trainer = load_stage(run_cfg)
+            if trainer is None:
+                trainer = train_or_reuse(run_cfg)
+                save_stage(trainer)
             self.run_hashes[label] = config_hash(run_cfg.replace(steps=stages[-1]))
             yield trainer
 
