@@ -41,12 +41,18 @@ N_SAMPLES = 2000
 def run(ctx):
     steps, every = (600, 50) if ctx.quick else (3000, 100)
     stages = [steps // 8, steps // 4, steps // 2, steps]
+
+    def config(objective, seed):
+        return TrainConfig(objective=objective, dataset="gaussian-1d", steps=steps, seed=seed,
+                           log_every=every, eval_every=every)
+
+    for objective in OBJECTIVES.values():  # all seeds at once (a seed ensemble), stage by stage
+        ctx.train_seeds_stages(lambda s, o=objective: f"{o}_seed{s}", config(objective, 0), stages)
     curves, hists = [], []
     for seed in ctx.seeds:
         for name, objective in OBJECTIVES.items():
-            cfg = TrainConfig(objective=objective, dataset="gaussian-1d", steps=steps, seed=seed,
-                              log_every=every, eval_every=every)
-            for trainer in ctx.train_stages(f"{objective}_seed{seed}", cfg, stages):
+            for trainer in ctx.train_stages(f"{objective}_seed{seed}", config(objective, seed),
+                                            stages):
                 rng = torch.Generator().manual_seed(seed)
                 sample = trainer.generate(N_SAMPLES, rng).view(-1).numpy()
                 hists.append(pd.DataFrame({"seed": seed, "objective": name,

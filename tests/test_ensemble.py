@@ -123,3 +123,42 @@ def test_reproductions_train_seeds_together_then_reuse_them(tmp_path):
     again = ctx.train("gp_seed1", cfg.replace(seed=1))
     assert again.step == 4 and (again.out / "metrics.csv").read_text() == before
     torch.testing.assert_close(again.critic.net[0].weight, trainers[1].critic.net[0].weight)
+
+
+def test_seed_stages_train_together_and_equal_separate_staged_runs(tmp_path, monkeypatch):
+    """A staged reproduction's seeds train as one ensemble stage by stage (fresh, then resumed
+    together), and each seed's stages equal those of its run trained alone."""
+    from wganbench import ensemble, reproduce
+
+    cfg = TrainConfig(objective="wgan-clip", dataset="gaussian-1d", width=16, steps=6,
+                      log_every=2, eval_every=6, progress=False)
+    stages = [2, 4, 6]
+    calls = []
+    real_train_configs = ensemble.train_configs
+
+    def recording(configs, resume=False):
+        calls.append((len(configs), resume))
+        return real_train_configs(configs, resume)
+
+    monkeypatch.setattr(ensemble, "train_configs", recording)
+    ens = reproduce.Reproduction("gaussian-1d", tmp_path / "ens", quick=True, seeds=2, device="cpu")
+    ens.train_seeds_stages(lambda s: f"run_seed{s}", cfg, stages)
+    assert calls == [(2, False), (2, True), (2, True)]
+
+    def generators(ctx, seed):
+        return [[p.detach().clone() for p in t.generator.parameters()]
+                for t in ctx.train_stages(f"run_seed{seed}", cfg.replace(seed=seed), stages)]
+
+    def no_training(cfg):
+        raise AssertionError(f"retrained {cfg.out} to step {cfg.steps}")
+
+    monkeypatch.setattr(reproduce, "train_or_reuse", no_training)  # read back, not retrained
+    together = {s: generators(ens, s) for s in (0, 1)}
+    monkeypatch.undo()
+    alone = reproduce.Reproduction("gaussian-1d", tmp_path / "alone", quick=True, seeds=1,
+                                   device="cpu")
+    for seed in (0, 1):
+        for ours, ref in zip(together[seed], generators(alone, seed)):
+            for p, q in zip(ours, ref):
+                torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-6)
+    assert not torch.equal(together[0][-1][0], together[1][-1][0])

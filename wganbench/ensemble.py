@@ -37,7 +37,7 @@ from wganbench.errors import UserError
 from wganbench.models.mlp import MLP
 from wganbench.objectives.algorithm import Objective
 from wganbench.objectives.lipschitz import GradientPenalty, LipschitzMethod
-from wganbench.runner import (RunResult, Trainer, critic_iterations, open_run,
+from wganbench.runner import (RunResult, Trainer, critic_iterations, open_run, resumable_step,
                               set_learning_rate, timed, train_or_reuse)
 
 VECTORISABLE_MODELS = ("mlp",)
@@ -318,10 +318,14 @@ def train_configs(configs: Sequence[TrainConfig], resume: bool = False) -> list[
 
 def train_or_reuse_seeds(configs: Sequence[TrainConfig]) -> list[Trainer]:
     """:func:`~wganbench.runner.train_or_reuse` for the seeds of one experiment: when none of
-    their folders exists yet, they train together (:func:`train_configs`); otherwise each
-    seed reuses or continues its own run."""
+    their folders exists yet they train together (:func:`train_configs`), and when every seed's
+    run can be continued from the same step they continue together; otherwise each seed
+    reuses or continues its own run."""
     configs = [resolve(c) for c in configs]
-    if len(configs) > 1 and vectorisable(configs[0]) and not any(
-            Path(c.out).exists() for c in configs):
-        return [r.trainer for r in train_configs(configs)]
+    if len(configs) > 1 and vectorisable(configs[0]):
+        if not any(Path(c.out).exists() for c in configs):
+            return [r.trainer for r in train_configs(configs)]
+        steps = {resumable_step(c) for c in configs}
+        if len(steps) == 1 and None not in steps:
+            return [r.trainer for r in train_configs(configs, resume=True)]
     return [train_or_reuse(c) for c in configs]

@@ -105,14 +105,21 @@ def save_stage(trainer: Trainer) -> None:
     atomic_write(path, lambda f: torch.save(state, f))
 
 
-def load_stage(cfg: TrainConfig) -> Trainer | None:
-    """A :class:`Trainer` holding the networks :func:`save_stage` kept for this configuration
-    and step, or None when there are none (or they belong to another configuration)."""
+def _stage_state(cfg: TrainConfig) -> dict[str, Any] | None:
     path = _stage_path(cfg)
     if not path.exists():
         return None
     state = torch.load(path, map_location="cpu", weights_only=True)
     if (state["config_hash"], state["seed"], state["step"]) != (config_hash(cfg), cfg.seed, cfg.steps):
+        return None
+    return state
+
+
+def load_stage(cfg: TrainConfig) -> Trainer | None:
+    """A :class:`Trainer` holding the networks :func:`save_stage` kept for this configuration
+    and step, or None when there are none (or they belong to another configuration)."""
+    state = _stage_state(cfg)
+    if state is None:
         return None
     trainer = Trainer(cfg)
     trainer.generator.load_state_dict(state["generator"])
@@ -160,6 +167,21 @@ class Reproduction:
                 save_stage(trainer)
             self.run_hashes[label] = config_hash(run_cfg.replace(steps=stages[-1]))
             yield trainer
+
+    def train_seeds_stages(self, label: Callable[[int], str], cfg: TrainConfig,
+                           stages: Sequence[int]) -> None:
+        """:meth:`train_stages` for every seed, the seeds of each stage trained together (a
+        vectorised ensemble, when the model allows it); the :meth:`train_stages` calls that
+        follow read the stages back."""
+        from wganbench.ensemble import train_or_reuse_seeds
+
+        for steps in stages:
+            configs = [resolve(cfg.replace(seed=s, out=str(self.runs_dir / label(s)),
+                                           device=self.device, steps=steps)) for s in self.seeds]
+            if all(_stage_state(c) is not None for c in configs):
+                continue
+            for trainer in train_or_reuse_seeds(configs):
+                save_stage(trainer)
 
     def train_seeds(self, label: Callable[[int], str], cfg: TrainConfig) -> list[Trainer]:
         """:meth:`train` for every seed of the reproduction (``label(seed)`` names each run),

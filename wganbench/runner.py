@@ -526,11 +526,20 @@ def train_or_reuse(cfg: TrainConfig) -> Trainer:
     """
     cfg = resolve(cfg)
     out = Path(cfg.out)
-    resume = False
-    if (out / CHECKPOINT).exists() and (out / "config.json").exists():
-        old = TrainConfig.from_dict(json.loads((out / "config.json").read_text()))
-        same = config_hash(old.replace(steps=cfg.steps)) == config_hash(cfg) and old.seed == cfg.seed
-        resume = same and load_checkpoint(out / CHECKPOINT)["step"] <= cfg.steps
+    resume = resumable_step(cfg) is not None
     if not resume and out.exists():
         shutil.rmtree(out)
     return train(cfg, resume=resume).trainer
+
+
+def resumable_step(cfg: TrainConfig) -> int | None:
+    """The step of the run in ``cfg.out`` when ``cfg`` can continue it (the same configuration,
+    ``steps`` aside, and seed, not past ``cfg.steps``); None otherwise."""
+    out = Path(cfg.out)
+    if not ((out / CHECKPOINT).exists() and (out / "config.json").exists()):
+        return None
+    old = TrainConfig.from_dict(json.loads((out / "config.json").read_text()))
+    if config_hash(old.replace(steps=cfg.steps)) != config_hash(cfg) or old.seed != cfg.seed:
+        return None
+    step = load_checkpoint(out / CHECKPOINT)["step"]
+    return step if step <= cfg.steps else None
