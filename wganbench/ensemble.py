@@ -191,7 +191,7 @@ class Ensemble:
         self.fixed_fake = first.fixed_fake is not None
         build = type(first.opt_c)
         defaults = dict(first.opt_c.defaults)  # both networks share lr, betas, kernels
-        #: (stacked network, its optimiser, each seed's network and optimiser); a critic-only
+        #: (role, stacked network, its optimiser) for each network that trains; a critic-only
         #: experiment (a fixed fake distribution) never updates its generator
         self.parts = []
         for role in ("critic",) if self.fixed_fake else ("generator", "critic"):
