@@ -162,3 +162,33 @@ def test_seed_stages_train_together_and_equal_separate_staged_runs(tmp_path, mon
             for p, q in zip(ours, ref):
                 torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-6)
     assert not torch.equal(together[0][-1][0], together[1][-1][0])
+
+
+def test_batched_and_per_seed_products_compute_the_same_ensemble(monkeypatch):
+    """StackedMLP runs one baddbmm per layer on a GPU and a product per seed on a CPU; both
+    give the members' outputs and the same fast penalty gradient (the GPU path tested here)."""
+    from wganbench.ensemble import StackedMLP
+    from wganbench.models.mlp import MLP
+    from wganbench.objectives.piecewise_linear import input_gradient
+
+    torch.manual_seed(0)
+    members = [MLP(2, 1, width=32, depth=3) for _ in range(3)]
+    x = torch.randn(3, 16, 2)
+    results = {}
+    for batched_on in ((), ("cpu",)):
+        monkeypatch.setattr(StackedMLP, "BATCHED_ON", batched_on)
+        net = StackedMLP(members)
+        out = net(x)
+        grad = input_gradient(net, x)
+        assert not uses_fallback(net)
+        params = net.member_parameters()
+        weight_grads = torch.autograd.grad(grad.norm(dim=2).sum(), params, allow_unused=True)
+        weight_grads = [torch.zeros_like(p) if g is None else g  # output bias: no part in it
+                        for p, g in zip(params, weight_grads)]
+        results[batched_on] = (out, grad, weight_grads)
+        for k, member in enumerate(members):
+            torch.testing.assert_close(out[k], member(x[k]))
+    (o1, g1, w1), (o2, g2, w2) = results.values()
+    torch.testing.assert_close(g1, g2)
+    for a, b in zip(w1, w2):
+        torch.testing.assert_close(a, b)

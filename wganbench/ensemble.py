@@ -80,6 +80,10 @@ class StackedMLP(nn.Module):
     """S copies of :class:`~wganbench.models.mlp.MLP` (same shape, own weights) as one module:
     input [S, B, ...], output [S, B, *out_shape]."""
 
+    #: devices where one batched product per layer (``baddbmm``) serves all seeds; elsewhere
+    #: (the CPU) each seed's product runs on its own
+    BATCHED_ON: tuple[str, ...] = ("cuda",)
+
     def __init__(self, members: Sequence[MLP]) -> None:
         super().__init__()
         linears = [[m for m in member.net if isinstance(m, nn.Linear)] for member in members]
@@ -99,11 +103,20 @@ class StackedMLP(nn.Module):
         s, b = x.shape[:2]
         h = x.reshape(s, b, -1)
         last = len(self.weights) - 1
+        if h.device.type in self.BATCHED_ON:  # one launch per layer for all seeds
+            for i, (w, bias) in enumerate(zip(self.weights, self.biases)):
+                h = torch.baddbmm(bias.unsqueeze(1), h, w.transpose(1, 2))
+                if i < last:
+                    h = F.relu(h)
+            return h.view(s, b, *self.out_shape)
+        # on a CPU a product per seed runs faster than one batched product (measured: 2.2 vs
+        # 2.9 ms for 3 x 256 x 512 x 512); the seeds' activations stay apart until the output
+        hs = h.unbind(0)
         for i, (w, bias) in enumerate(zip(self.weights, self.biases)):
-            h = torch.baddbmm(bias.unsqueeze(1), h, w.transpose(1, 2))
+            hs = [F.linear(*seed) for seed in zip(hs, w.unbind(0), bias.unbind(0))]
             if i < last:
-                h = F.relu(h)
-        return h.view(s, b, *self.out_shape)
+                hs = [F.relu(hk) for hk in hs]
+        return torch.stack(hs).view(s, b, *self.out_shape)
 
 
 class EnsembleSteps:

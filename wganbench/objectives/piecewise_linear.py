@@ -130,7 +130,8 @@ _LINEAR_OPS = {
     torch.Tensor.sub, torch.Tensor.__sub__, torch.Tensor.__neg__, torch.Tensor.neg,
     torch.Tensor.mean, torch.mean, torch.Tensor.sum, torch.sum, torch.cat,
     F.avg_pool2d, torch.Tensor.size, torch.Tensor.dim, torch.Tensor.squeeze,
-    torch.Tensor.unsqueeze,
+    torch.Tensor.unsqueeze, torch.Tensor.unbind, torch.unbind, torch.stack,
+    torch.Tensor.transpose, torch.transpose,
 }
 #: linear when the second operand is a number
 _SCALINGS = {torch.Tensor.__mul__, torch.Tensor.__rmul__, torch.Tensor.mul,
