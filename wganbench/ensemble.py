@@ -3,8 +3,9 @@
 Each seed is an ordinary run (its own :class:`~wganbench.runner.Trainer`: models initialised
 from its seed, its own data / noise / penalty streams, its own folder with config, metrics,
 checkpoints, samples). For the MLPs of the toy experiments the seeds' networks are stacked along
-a leading dimension and trained together: one batched matrix product per layer for all seeds
-(``torch.baddbmm``) instead of one per seed, one optimiser update over stacked parameters. The
+a leading dimension and trained together: on a GPU one batched matrix product per layer for
+all seeds (``torch.baddbmm``), on a CPU (where that runs slower) a product per seed; one
+optimiser update over stacked parameters. The
 losses of the seeds are summed; the seeds share no parameter, so each seed's gradient is its own
 loss's gradient, and the optimisers (Adam, RMSprop) and weight clipping act elementwise, so
 every seed follows the trajectory of its separate run (to float32 rounding: the batched product
