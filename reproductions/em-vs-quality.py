@@ -16,8 +16,8 @@ narrows the MLPs to 128 and evaluates every 75, but keeps the 1500 iterations (a
 2 cores): the claim is about a trend over training, and shorter runs do not have one. With
 RMSprop at 5e-5 the clipped arm's exact W1 leaves its early plateau (about 0.7) only after
 several hundred iterations, and the lambda = 0.1 GP critic grows into its scale (its estimate
-rises) until about iteration 600; at 200 or 1000 iterations both WGAN correlations were noise
-(e.g. WGAN-GP near 0 for 5 of 5 seeds at 1000). Each method as its authors ran it: WGAN-clip with WGAN Alg. 1
+rises) until about iteration 600; in the shorter runs we tried (200 and 1000 iterations) the
+WGAN correlations were noise. Each method as its authors ran it: WGAN-clip with WGAN Alg. 1
 defaults (batch 64, RMSprop 5e-5, c = 0.01) and the critic schedule of ``main.py``, which made
 Fig 3 (100 critic steps for the first 25 generator iterations and every 500th: the critic must
 be near optimal for its value to mean anything); WGAN-GP with the recipe of the authors' toy
