@@ -23,7 +23,7 @@ BAD = [
     (["--batch-size", "0"], ["--batch-size 0", "positive integer"]),
     (["--lr", "0"], ["--lr 0.0", "> 0"]),
     (["--lr", "-1e-4"], ["--lr -0.0001", "> 0"]),
-    (["--n-critic", "0"], ["--n-critic 0", ">= 1"]),
+    (["--n-critic", "0"], ["--n-critic 0", "positive integer"]),
     (["--objective", "wgan-clip", "--clip", "0"], ["--clip 0.0", "c > 0"]),
     (["--objective", "wgan-clip", "--clip", "-0.01"], ["--clip -0.01", "c > 0"]),
     (["--gp-lambda", "-1"], ["--gp-lambda -1.0", ">= 0"]),

@@ -39,6 +39,7 @@ from wganbench.data import get_dataset
 from wganbench.errors import UserError
 from wganbench.latent import parse_latent
 from wganbench.objectives import OBJECTIVES
+from wganbench.results import check_writable
 from wganbench.runner import build_parts, derive_seed, resolve_device
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -273,8 +274,10 @@ class BenchOptions:
         for d in self.dtypes:
             if d not in DTYPES:
                 raise UserError(f"--dtypes {d!r}: choose from {', '.join(DTYPES)}")
-        if self.repeats < 2 or self.warmup < 0:
-            raise UserError(f"--repeats {self.repeats}: must be >= 2 (median and IQR)")
+        if not 2 <= self.repeats <= 10_000:
+            raise UserError(f"--repeats {self.repeats}: must be from 2 (median and IQR) to 10,000")
+        if not 0 <= self.warmup <= 10_000:
+            raise UserError(f"--warmup {self.warmup}: must be from 0 to 10,000")
 
 
 def bench(opts: BenchOptions, log: Callable[[str], None] = print) -> pd.DataFrame:
@@ -285,6 +288,9 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = print) -> pd.DataFram
     if opts.quick:
         opts.models, opts.warmup, opts.repeats = ("toy-mlp",), 1, 3
     opts.check()
+    path = Path(opts.out) / "throughput.csv"
+    check_writable(path.parent, shown_as=opts.out)
+    read_previous(path)  # a file that is not ours fails now, not after minutes of measuring
     device = resolve_device(opts.device)
     prov = provenance.collect(device)
     peak_gflops = matmul_gflops(device)
@@ -339,19 +345,40 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = print) -> pd.DataFram
                 "tf32_matmul", "git_commit", "git_dirty", "start_time"):
         table[key] = prov.get(key)
     table["matmul_gflops"] = peak_gflops
-    path = Path(opts.out) / "throughput.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():  # keep every row this run did not measure again
-        old = pd.read_csv(path)
-        if "paired_dtype" not in old:  # files written before the dtype option
-            old["paired_dtype"] = old["dtype"]
-        if "paired_compiled" not in old:  # ... or before the compile option
-            old["compiled"] = old["paired_compiled"] = False
-        key = ["device", "device_name", "model", "objective", "phase", "implementation",
-               "paired_dtype", "paired_compiled"]
-        measured = table[key].drop_duplicates().assign(_again=True)
-        old = old.merge(measured, on=key, how="left")
-        table = pd.concat([old[old._again.isna()].drop(columns="_again"), table],
-                          ignore_index=True)
-    atomic_write_text(path, table.to_csv(index=False))
+    from wganbench.locking import lock_file
+
+    with lock_file(path):  # read-merge-write: one writer at a time
+        old = read_previous(path)
+        if old is not None:  # keep every row this run did not measure again
+            measured = table[MERGE_KEY].drop_duplicates().assign(_again=True)
+            old = old.merge(measured, on=MERGE_KEY, how="left")
+            table = pd.concat([old[old._again.isna()].drop(columns="_again"), table],
+                              ignore_index=True)
+        atomic_write_text(path, table.to_csv(index=False))
     return table
+
+
+#: what identifies a row of throughput.csv (a new measurement of it replaces the old one)
+MERGE_KEY = ["device", "device_name", "model", "objective", "phase", "implementation",
+             "paired_dtype", "paired_compiled"]
+
+
+def read_previous(path: Path) -> pd.DataFrame | None:
+    """The rows of an existing ``throughput.csv`` (None when there is none), or a one-line
+    UserError when the file is not one that ``wganbench bench`` wrote."""
+    if not path.exists():
+        return None
+    try:
+        old = pd.read_csv(path)
+    except (OSError, ValueError) as e:
+        raise UserError(f"{str(path)!r} exists and is not a readable CSV ({type(e).__name__}); "
+                        "move it away or choose another --out") from None
+    if "paired_dtype" not in old and "dtype" in old:  # files written before the dtype option
+        old["paired_dtype"] = old["dtype"]
+    if "paired_compiled" not in old:  # ... or before the compile option
+        old["compiled"] = old["paired_compiled"] = False
+    missing = [c for c in MERGE_KEY if c not in old]
+    if missing:
+        raise UserError(f"{str(path)!r} exists and is not a wganbench throughput table (no "
+                        f"{', '.join(missing[:3])} column); move it away or choose another --out")
+    return old

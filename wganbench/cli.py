@@ -15,9 +15,7 @@ import re
 import sys
 from typing import Any, Sequence
 
-from wganbench.errors import UserError
-
-EXIT_USAGE = 2
+from wganbench.errors import EXIT_DIVERGED, EXIT_RESOURCE, EXIT_USAGE, Diverged, UserError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,7 +24,8 @@ class _Parser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+        self._negative_number_matcher = re.compile(
+            r"^-((\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|(?i:inf|infinity|nan))$")
 
     def error(self, message: str):  # type: ignore[override]
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
@@ -196,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--workers", type=int, default=None, metavar="N",
                     help="parallel runs (default: the file's, else 1)")
     sw.add_argument("--out", default=None, help="default: the file's [sweep] out")
+    sw.add_argument("--retrain", action="store_true",
+                    help="train again the runs whose folder holds another configuration than "
+                         "the grid's (a changed [fixed] or [grid] value); without it the "
+                         "sweep names them and stops")
 
     fid = sub.add_parser(
         "fid", help="FID, KID and IS of a run's checkpoint through torch-fidelity",
@@ -275,8 +278,17 @@ def _train_seeds(args: argparse.Namespace, given: dict) -> int:
             raise UserError("--resume --seeds needs --out, the folder pattern of the runs")
         saved = config_for_resume(seed_out(cfg, seeds[0]), given | {"out": seed_out(cfg, seeds[0])})
         cfg = saved.replace(out=given["out"])
+    diverged = []
     for result in train_seeds(cfg, seeds, resume=args.resume):
-        _print_result(result)
+        if result.diverged is not None:
+            diverged.append(result.trainer.cfg.seed)
+            print(f"wganbench train: {result.diverged}", file=sys.stderr)
+        else:
+            _print_result(result)
+    if diverged:
+        print(f"wganbench train: {len(diverged)} of {len(seeds)} seeds diverged "
+              f"({', '.join(map(str, diverged))})", file=sys.stderr)
+        return EXIT_DIVERGED
     return 0
 
 
@@ -325,12 +337,25 @@ def _cmd_table(args: argparse.Namespace) -> int:
         if not col:
             raise UserError(f"--best {item!r}: write COLUMN:min or COLUMN:max")
         best[col] = direction
+    if args.out:
+        _check_output_file(args.out)
     text = render_file(args.file, args.format, args.caption, best, args.columns, args.where)
     if args.out:
         atomic_write_text(args.out, text)
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _check_output_file(path: str) -> None:
+    """An output file's path names a file in an existing folder, or a one-line UserError."""
+    from pathlib import Path
+
+    p = Path(path)
+    if p.is_dir():
+        raise UserError(f"--out {path!r} is a folder; give a file name")
+    if not p.parent.is_dir():
+        raise UserError(f"--out {path!r}: the folder {str(p.parent)!r} does not exist")
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
@@ -351,7 +376,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     sweep = load_sweep(args.file, {"executor": args.executor, "workers": args.workers,
                                    "out": args.out})
-    table = run_sweep(sweep)
+    table = run_sweep(sweep, retrain=args.retrain)
     done = int((table.status == "finished").sum())
     print(f"wrote {sweep.out}/sweep.csv ({done}/{len(table)} runs finished)")
     return 0
@@ -418,17 +443,51 @@ COMMANDS = {"train": _cmd_train, "reproduce": _cmd_reproduce, "bench-quality": _
             "list": _cmd_list}
 
 
+def _one_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
+
+
+def _resource_message(e: BaseException) -> str | None:
+    """What ran out, for errors that are the machine's limits rather than bugs; else None."""
+    import errno
+
+    if isinstance(e, MemoryError):
+        return "out of memory"
+    if type(e).__name__ == "OutOfMemoryError" or (
+            isinstance(e, RuntimeError) and any(s in str(e) for s in (
+                "out of memory", "can't allocate memory", "not enough memory",
+                "Invalid buffer size", "numel: integer multiplication overflow"))):
+        return "out of memory"
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"disk full ({e.strerror}{': ' + e.filename if e.filename else ''})"
+    if isinstance(e, OSError) and e.errno == errno.EFBIG:
+        return f"file-size limit reached ({e.strerror}{': ' + e.filename if e.filename else ''})"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    name = f"wganbench {args.command}"
     try:
         return COMMANDS[args.command](args)
     except UserError as e:
-        print(f"wganbench {args.command}: error: {e}", file=sys.stderr)
+        print(f"{name}: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except Diverged as e:
+        print(f"{name}: {e}", file=sys.stderr)
+        return EXIT_DIVERGED
     except KeyboardInterrupt:
         print("wganbench: interrupted; the last checkpoint is kept", file=sys.stderr)
         return 130
+    except (MemoryError, RuntimeError, OSError) as e:
+        what = _resource_message(e)
+        if what is None:
+            raise
+        print(f"{name}: {what}; nothing was lost: files are written whole or not at all, and "
+              "a run's checkpoint.pt is its last complete one", file=sys.stderr)
+        return EXIT_RESOURCE
 
 
 if __name__ == "__main__":

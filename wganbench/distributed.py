@@ -91,3 +91,13 @@ def gather_to_main(obj: Any) -> list[Any] | None:
 def barrier() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
+
+
+def agree_on_reason(reason: str | None, device: torch.device) -> str | None:
+    """Every rank's verdict on divergence made one (a collective): this rank's reason, another
+    rank's when this one saw nothing, None when no rank did."""
+    flag = torch.tensor([0.0 if reason is None else 1.0], device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    if flag.item() == 0:
+        return None
+    return reason or "a non-finite value on another rank"

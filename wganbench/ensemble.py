@@ -24,6 +24,7 @@ Models other than the toy MLP (``mlp``) train the seeds one after the other.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 from typing import Any, Sequence
@@ -34,10 +35,12 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from wganbench.config import TrainConfig, config_hash, resolve
-from wganbench.errors import UserError
+from wganbench.errors import Diverged, UserError
+from wganbench.locking import lock_folder
 from wganbench.models.mlp import MLP
 from wganbench.objectives.algorithm import Objective
 from wganbench.objectives.lipschitz import GradientPenalty, LipschitzMethod
+from wganbench.runfolder import exists_nonempty
 from wganbench.runner import (RunResult, Trainer, critic_iterations, open_run, resumable_step,
                               set_learning_rate, timed, train_or_reuse)
 
@@ -46,15 +49,22 @@ VECTORISABLE_MODELS = ("mlp",)
 _OPTIMIZER_OF = {"generator": "opt_g", "critic": "opt_c"}
 
 
+#: most seeds one command trains (each is a run folder with its own checkpoint)
+MAX_SEEDS = 10_000
+
+
 def parse_seeds(spec: str) -> list[int]:
-    """'0-31', '0,1,5' or '0-3,8' -> sorted distinct seeds."""
+    """'0-31', '0,1,5' or '0-3,8' -> sorted distinct seeds (at most :data:`MAX_SEEDS`)."""
     seeds: set[int] = set()
     try:
         for part in spec.split(","):
             lo, _, hi = part.strip().partition("-")
             a, b = int(lo), int(hi) if hi else int(lo)
-            if a < 0 or b < a:
+            if a < 0 or b < a or b >= 2**63:
                 raise ValueError
+            if len(seeds) + (b - a + 1) > MAX_SEEDS:
+                raise UserError(f"--seeds {spec!r}: more than {MAX_SEEDS:,} seeds; train them "
+                                "in several commands")
             seeds.update(range(a, b + 1))
     except ValueError:
         raise UserError(f"--seeds {spec!r}: give seeds >= 0 as 'A-B', 'A,B,C' or a mix, "
@@ -272,6 +282,10 @@ class Ensemble:
                                    getattr(t, _OPTIMIZER_OF[role]), k)
 
     def run(self, logs: list) -> list[RunResult]:
+        """Train every seed to ``cfg.steps``. A seed that diverges stops there (its run ends
+        as a diverged run alone would: a last metrics row, no checkpoint from the non-finite
+        state, ``RunResult.diverged`` set); the others go on, unaffected, since the seeds share
+        no parameter. Training stops early when every seed has diverged."""
         cfg = self.cfg
         rows: list[dict[str, Any]] = [{} for _ in self.trainers]
         if self.step == 0:
@@ -288,13 +302,20 @@ class Ensemble:
                     self.copy_to_members()
                 for k, t in enumerate(self.trainers):
                     t.wall_time += elapsed  # the ensemble's time: the seeds train together
-                    rows[k] = t.after_iteration(stats[k], logs[k]) or rows[k]
+                    if t.diverged is None:
+                        try:
+                            rows[k] = t.after_iteration(stats[k], logs[k]) or rows[k]
+                        except Diverged:
+                            logs[k].close()
                 bar.update(1)
+                if all(t.diverged is not None for t in self.trainers):
+                    break
         finally:
             bar.close()
             for log in logs:
                 log.close()
-        return [RunResult(t.out, t.step, row, t) for t, row in zip(self.trainers, rows)]
+        return [RunResult(t.out, t.step if t.diverged is None else t.diverged.step, row, t,
+                          t.diverged) for t, row in zip(self.trainers, rows)]
 
 
 def train_seeds(cfg: TrainConfig, seeds: Sequence[int], resume: bool = False) -> list[RunResult]:
@@ -321,15 +342,18 @@ def train_configs(configs: Sequence[TrainConfig], resume: bool = False) -> list[
     if len({config_hash(c) for c in configs}) > 1 or len({c.seed for c in configs}) < len(configs):
         raise ValueError("an ensemble's runs must differ in seed (and folder) only")
     if not vectorisable(configs[0]) or len(configs) == 1:
-        return [train(c, resume=resume) for c in configs]
+        return [train(c, resume=resume, on_divergence="return") for c in configs]
     seeds = [c.seed for c in configs]
-    opened = [open_run(c, resume, extra_provenance={"seed_ensemble": seeds}) for c in configs]
-    trainers = [t for t, _ in opened]
-    if len({t.step for t in trainers}) > 1:
-        steps = ", ".join(f"seed {t.cfg.seed} at {t.step}" for t in trainers)
-        raise UserError(f"--resume --seeds: the seeds' checkpoints are at different steps "
-                        f"({steps}); resume them separately")
-    return Ensemble(trainers).run([log for _, log in opened])
+    with contextlib.ExitStack() as locks:
+        for c in configs:  # every seed's folder, before any is written
+            locks.enter_context(lock_folder(c.out))
+        opened = [open_run(c, resume, extra_provenance={"seed_ensemble": seeds}) for c in configs]
+        trainers = [t for t, _ in opened]
+        if len({t.step for t in trainers}) > 1:
+            steps = ", ".join(f"seed {t.cfg.seed} at {t.step}" for t in trainers)
+            raise UserError(f"--resume --seeds: the seeds' checkpoints are at different steps "
+                            f"({steps}); resume them separately")
+        return Ensemble(trainers).run([log for _, log in opened])
 
 
 def train_or_reuse_seeds(configs: Sequence[TrainConfig]) -> list[Trainer]:
@@ -339,7 +363,7 @@ def train_or_reuse_seeds(configs: Sequence[TrainConfig]) -> list[Trainer]:
     reuses or continues its own run."""
     configs = [resolve(c) for c in configs]
     if len(configs) > 1 and vectorisable(configs[0]):
-        if not any(Path(c.out).exists() for c in configs):
+        if not any(exists_nonempty(c.out) for c in configs):
             return [r.trainer for r in train_configs(configs)]
         steps = {resumable_step(c) for c in configs}
         if len(steps) == 1 and None not in steps:

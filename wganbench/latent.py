@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -26,6 +27,8 @@ class Latent:
 
 def parse_latent(spec: str, dim: int) -> Latent:
     """Parse ``normal`` (N(0, I)) or ``uniform:LOW:HIGH`` (U[LOW, HIGH]^dim)."""
+    if not isinstance(spec, str):
+        raise UserError(f"--latent {spec!r}: allowed: 'normal' or 'uniform:LOW:HIGH'")
     if spec == "normal":
         return Latent("normal", dim)
     parts = spec.split(":")
@@ -34,9 +37,9 @@ def parse_latent(spec: str, dim: int) -> Latent:
             low, high = float(parts[1]), float(parts[2])
         except ValueError:
             low = high = float("nan")
-        if low < high:
+        if math.isfinite(low) and math.isfinite(high) and low < high:
             return Latent("uniform", dim, low, high)
     raise UserError(
         f"--latent {spec!r} is not a latent distribution; allowed: 'normal' or "
-        "'uniform:LOW:HIGH' with LOW < HIGH"
+        "'uniform:LOW:HIGH' with finite LOW < HIGH"
     )

@@ -26,6 +26,7 @@ from wganbench import provenance
 from wganbench.config import TrainConfig, config_hash, resolve
 from wganbench.errors import UserError
 from wganbench.objectives import OBJECTIVES
+from wganbench.locking import lock_file
 from wganbench.results import atomic_write_text, write_json
 from wganbench.ensemble import train_or_reuse_seeds
 from wganbench.runner import resolve_device
@@ -79,12 +80,13 @@ def run_config(q: QualityConfig, objective: str, dataset: str, seed: int) -> Tra
 
 
 def bench_quality(q: QualityConfig) -> pd.DataFrame:
-    if q.seeds < 1:
-        raise UserError(f"--seeds {q.seeds}: must be an integer >= 1")
-    if q.steps < 1:
-        raise UserError(f"--steps {q.steps}: must be a positive integer")
-    if q.n_fid < 2:
-        raise UserError(f"--n-fid {q.n_fid}: must be an integer >= 2")
+    if not 1 <= q.seeds <= 1000:
+        raise UserError(f"--seeds {q.seeds}: must be an integer from 1 to 1000")
+    if not 1 <= q.steps <= 10**9:
+        raise UserError(f"--steps {q.steps}: must be a positive integer up to 1,000,000,000")
+    if not 2 <= q.n_fid <= 10**6:
+        raise UserError(f"--n-fid {q.n_fid}: must be an integer from 2 to 1,000,000")
+    check_outputs(Path(q.out))
     configs = [resolve(run_config(q, o, d, s)) for o in q.objectives for d in q.dataset_names()
                for s in range(q.seeds)]  # validates every name before any training
     rows = []
@@ -95,8 +97,12 @@ def bench_quality(q: QualityConfig) -> pd.DataFrame:
         metrics = pd.read_csv(trainer.out / "metrics.csv")
         first, last = metrics.iloc[0], metrics.iloc[-1]
         wasserstein = trainer.objective.loss.estimate_kind == "wasserstein"
+        diverged = trainer.diverged is not None
+        if diverged:  # a failed seed: its quality is no number, and the row says why
+            last = last.copy()
+            last[["w1", "w_estimate_eval"]] = math.nan
         row = {"objective": cfg.objective, "dataset": cfg.dataset, "seed": cfg.seed,
-               "budget_steps": cfg.steps, "final_step": int(last["step"]),
+               "diverged": diverged, "budget_steps": cfg.steps, "final_step": int(last["step"]),
                "w1_initial": float(first["w1"]), "w1_final": float(last["w1"]),
                "w_estimate": float(last["w_estimate_eval"]),
                "estimate_kind": trainer.objective.loss.estimate_kind,
@@ -105,7 +111,7 @@ def bench_quality(q: QualityConfig) -> pd.DataFrame:
                "wall_time": float(last["wall_time"]), "config_hash": config_hash(cfg)}
         row["w_abs_error"] = abs(row["w_bias"])
         row.update(image_quality(trainer, q, real) if cfg.dataset in IMAGE_DATASETS
-                   else {"fid": math.nan, "kid": math.nan})
+                   and not diverged else {"fid": math.nan, "kid": math.nan})
         row.update({f"cfg_{k}": (str(v) if isinstance(v, (list, tuple)) else v)
                     for k, v in cfg.to_dict().items() if k not in ("out", "progress")})
         rows.append(row)
@@ -116,6 +122,9 @@ def bench_quality(q: QualityConfig) -> pd.DataFrame:
     meta = runs.groupby(["objective", "dataset"], sort=False)[
         ["budget_steps", "estimate_kind"]].first().reset_index()
     summary = meta.merge(summary, on=["objective", "dataset"])
+    diverged = runs.groupby(["objective", "dataset"], sort=False)["diverged"].sum()
+    summary.insert(summary.columns.get_loc("n_seeds") + 1, "seeds_diverged",
+                   [int(diverged[(o, d)]) for o, d in zip(summary.objective, summary.dataset)])
     protocol = [c for c in ("fid_protocol",) if c in runs]
     if protocol:
         summary = summary.merge(runs.groupby(["objective", "dataset"], sort=False)[protocol]
@@ -125,12 +134,45 @@ def bench_quality(q: QualityConfig) -> pd.DataFrame:
         runs[key] = prov[key]
     out = Path(q.out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "quality_runs.csv", runs.to_csv(index=False))
-    atomic_write_text(out / "quality.csv", summary.to_csv(index=False))
     prov.pop("seed")
     prov.pop("config_hash")
-    write_json(out / "provenance.json", prov)
+    prov["written_by"] = "wganbench bench-quality"
+    with lock_file(out / "quality.csv"):
+        check_outputs(out)  # nothing of the user's appeared while training
+        atomic_write_text(out / "quality_runs.csv", runs.to_csv(index=False))
+        atomic_write_text(out / "quality.csv", summary.to_csv(index=False))
+        write_json(out / "provenance.json", prov)
     return summary
+
+
+def check_outputs(out: Path) -> None:
+    """``bench-quality`` replaces OUT/quality.csv, quality_runs.csv and provenance.json only
+    when they are its own (or absent); anything else is refused with one line, before any
+    training."""
+    import json
+
+    for name, marks in (("quality.csv", ("objective", "dataset", "budget_steps")),
+                        ("quality_runs.csv", ("objective", "dataset", "seed"))):
+        path = out / name
+        if path.exists():
+            try:
+                header = pd.read_csv(path, nrows=0).columns
+            except (OSError, ValueError):
+                header = []
+            if not all(m in header for m in marks):
+                raise UserError(f"--out {str(out)!r}: {str(path)!r} is not a bench-quality table; "
+                                "it would be overwritten. Choose another --out or move it")
+    path = out / "provenance.json"
+    if path.exists():
+        try:
+            prov = json.loads(path.read_text())
+        except (OSError, ValueError):
+            prov = None
+        ours = isinstance(prov, dict) and (prov.get("written_by") == "wganbench bench-quality"
+                                           or "budget_steps" in prov)
+        if not ours:
+            raise UserError(f"--out {str(out)!r}: {str(path)!r} is not bench-quality's provenance; "
+                            "it would be overwritten. Choose another --out or move it")
 
 
 def image_quality(trainer, q: QualityConfig, real: dict) -> dict:

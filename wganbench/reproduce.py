@@ -27,7 +27,8 @@ import torch
 from wganbench import provenance
 from wganbench.config import TrainConfig, config_hash, resolve
 from wganbench.errors import UserError
-from wganbench.results import atomic_write, atomic_write_text, check_writable, write_json
+from wganbench.locking import lock_file, lock_folder
+from wganbench.results import atomic_torch_save, atomic_write_text, check_writable, write_json
 from wganbench.tables import markdown_escape
 from wganbench.runner import Trainer, resolve_device, train_or_reuse
 
@@ -102,7 +103,7 @@ def save_stage(trainer: Trainer) -> None:
              "generator": trainer.generator.state_dict(), "critic": trainer.critic.state_dict()}
     path = _stage_path(trainer.cfg)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda f: torch.save(state, f))
+    atomic_torch_save(path, state)
 
 
 def _stage_state(cfg: TrainConfig) -> dict[str, Any] | None:
@@ -143,6 +144,12 @@ class Reproduction:
         self.runs_dir = self.dir / "runs" / ("quick" if quick else "full")
         self.claims: dict[str, Claim] = {}
         self.run_hashes: dict[str, str] = {}
+        #: labels of the runs that diverged (their measurements are NaN: failed seeds)
+        self.diverged_runs: list[str] = []
+
+    def _note_divergence(self, label: str, trainer: Trainer) -> None:
+        if trainer.diverged is not None and label not in self.diverged_runs:
+            self.diverged_runs.append(label)
 
     # ---- training through the core runner ---------------------------------------------------
     def train(self, label: str, cfg: TrainConfig) -> Trainer:
@@ -164,7 +171,9 @@ class Reproduction:
             trainer = load_stage(run_cfg)
             if trainer is None:
                 trainer = train_or_reuse(run_cfg)
-                save_stage(trainer)
+                if trainer.diverged is None:  # a diverged run's networks are no stage
+                    save_stage(trainer)
+            self._note_divergence(label, trainer)
             self.run_hashes[label] = config_hash(run_cfg.replace(steps=stages[-1]))
             yield trainer
 
@@ -181,7 +190,8 @@ class Reproduction:
             if all(_stage_state(c) is not None for c in configs):
                 continue
             for trainer in train_or_reuse_seeds(configs):
-                save_stage(trainer)
+                if trainer.diverged is None:
+                    save_stage(trainer)
 
     def train_seeds(self, label: Callable[[int], str], cfg: TrainConfig) -> list[Trainer]:
         """:meth:`train` for every seed of the reproduction (``label(seed)`` names each run),
@@ -192,8 +202,9 @@ class Reproduction:
         configs = [resolve(cfg.replace(seed=s, out=str(self.runs_dir / label(s)),
                                        device=self.device)) for s in self.seeds]
         trainers = train_or_reuse_seeds(configs)
-        for s, c in zip(self.seeds, configs):
+        for s, c, t in zip(self.seeds, configs, trainers):
             self.run_hashes[label(s)] = config_hash(c)
+            self._note_divergence(label(s), t)
         return trainers
 
     # ---- outputs ----------------------------------------------------------------------------
@@ -218,10 +229,13 @@ class Reproduction:
 
     def finish(self, seconds: float) -> pd.DataFrame:
         claims = pd.DataFrame([c.row() for c in self.claims.values()])
+        # a diverged run measures NaN, which no claim passes: its seed fails, and is named
+        claims["runs_diverged"] = ";".join(self.diverged_runs)
         atomic_write_text(self.dir / "claims.csv", claims.to_csv(index=False))
         record = provenance.collect(resolve_device(self.device), extra={
             "reproduction": self.name, "quick": self.quick, "seeds": self.seeds,
-            "runtime_seconds": round(seconds, 1), "run_config_hashes": self.run_hashes})
+            "runtime_seconds": round(seconds, 1), "run_config_hashes": self.run_hashes,
+            "diverged_runs": self.diverged_runs})
         record.pop("seed")
         record.pop("config_hash")
         write_json(self.dir / "provenance.json", record)
@@ -234,21 +248,80 @@ def reproduce(name: str, out: str | Path = "results", quick: bool = False, seeds
     script = load_script(name)
     if seeds is None:
         seeds = getattr(script, "DEFAULT_SEEDS", 1)
-    if not isinstance(seeds, int) or seeds < 1:
-        raise UserError(f"--seeds {seeds!r}: must be an integer >= 1")
+    if not isinstance(seeds, int) or not 1 <= seeds <= MAX_SEEDS:
+        raise UserError(f"--seeds {seeds!r}: must be an integer from 1 to {MAX_SEEDS}")
     out = Path(out)
     ctx = Reproduction(name, out, quick, seeds, device, data_root)
+    check_owned(out, name)
     check_writable(ctx.dir, shown_as=out)
-    start = time.perf_counter()
-    script.run(ctx)
-    claims = ctx.finish(time.perf_counter() - start)
-    write_index(out)
+    with lock_folder(ctx.dir, f"--out {str(ctx.dir)!r}"):
+        atomic_write_text(ctx.dir / FOLDER_MARKER, name + "\n")
+        start = time.perf_counter()
+        script.run(ctx)
+        claims = ctx.finish(time.perf_counter() - start)
+        with lock_file(out / "README.md"):
+            check_owned(out, name)  # nothing of the user's appeared meanwhile
+            write_index(out)
     return claims
+
+
+#: most seeds a reproduction trains
+MAX_SEEDS = 1000
+#: the first line of OUT/README.md as write_index writes it (how it is recognised as ours)
+INDEX_MARKER = "<!-- written by wganbench reproduce: regenerated on every run, do not edit -->"
+INDEX_TITLE = "# Reproduced figures"
+
+
+def _index_is_ours(path: Path) -> bool:
+    try:
+        head = path.read_text(errors="replace")[:400]
+    except OSError:
+        return False
+    return head.startswith(INDEX_MARKER) or (
+        head.startswith(INDEX_TITLE) and "Written by `wganbench reproduce`" in head)
+
+
+#: written into OUT/NAME when a reproduction starts there
+FOLDER_MARKER = ".wganbench-reproduction"
+
+
+def _folder_is_ours(folder: Path, name: str) -> bool:
+    """OUT/NAME holds a reproduction of NAME: our marker names it, or its provenance.json."""
+    try:
+        if (folder / FOLDER_MARKER).read_text().strip() == name:
+            return True
+    except OSError:
+        pass
+    try:
+        prov = json.loads((folder / "provenance.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(prov, dict) and prov.get("reproduction") == name
+
+
+def check_owned(out: Path, name: str) -> None:
+    """``reproduce`` writes only what it owns: OUT/README.md (its index) must be absent or one
+    it wrote, and OUT/NAME absent, empty or a reproduction of NAME; anything else is refused
+    with one line naming the path, before any work."""
+    from wganbench.runfolder import exists_nonempty
+
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {str(out)!r}: cannot write there (it is a file, not a folder)")
+    index = out / "README.md"
+    if index.exists() and not _index_is_ours(index):
+        raise UserError(f"--out {str(out)!r}: {str(index)!r} is not an index wganbench wrote; "
+                        "it would be overwritten. Choose another --out or move the file")
+    folder = out / name
+    if folder.is_file():
+        raise UserError(f"--out {str(out)!r}: {str(folder)!r} is a file, not a folder")
+    if exists_nonempty(folder) and not _folder_is_ours(folder, name):
+        raise UserError(f"--out {str(out)!r}: {str(folder)!r} holds files that are not a "
+                        f"{name} reproduction; choose another --out or move the folder")
 
 
 def write_index(out: Path) -> None:
     """``OUT/README.md``: one section per reproduction present in ``OUT``: image, caption, claims."""
-    lines = ["# Reproduced figures", "",
+    lines = [INDEX_MARKER, INDEX_TITLE, "",
              "Written by `wganbench reproduce` (`nox -s reproduce-all`); every image, table and claim "
              "below was produced by the code in this repository. Each folder holds the figure "
              "(PNG, PDF), every plotted number (`<name>.csv`), the claims (`claims.csv`) and "
@@ -274,5 +347,8 @@ def write_index(out: Path) -> None:
             mark = "yes" if row["holds"] else "**no**"
             lines.append(f"| {markdown_escape(row['claim'])} | {row['measured']:.4g} | {row['threshold']} | "
                          f"{row['seeds_holding']}/{row['seeds_run']} ({mark}) |")
+        if prov.get("diverged_runs"):
+            lines += ["", f"**Diverged runs** (failed seeds, measured as NaN): "
+                          f"{', '.join(prov['diverged_runs'])}."]
         lines.append("")
     atomic_write_text(out / "README.md", "\n".join(lines))

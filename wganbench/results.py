@@ -32,6 +32,18 @@ def atomic_write(path: str | os.PathLike, write: Callable[[io.BufferedWriter], N
         raise
 
 
+def atomic_torch_save(path: str | os.PathLike, obj: Any) -> None:
+    """``torch.save(obj)`` into ``path`` atomically. The bytes are serialised in memory first
+    and then written, so a full disk or a file-size limit surfaces as the OSError it is (with
+    its errno; torch's zip writer would turn it into a RuntimeError) and the old file stays."""
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    data = buf.getbuffer()
+    atomic_write(path, lambda f: f.write(data))
+
+
 def check_writable(folder: str | os.PathLike, shown_as: str | os.PathLike | None = None) -> None:
     """Create ``folder`` and write a probe file there, or raise a one-line UserError naming the
     ``--out`` the user gave (``shown_as``, default ``folder``)."""

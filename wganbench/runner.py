@@ -20,10 +20,10 @@ seed ensemble can pass stacked functional modules).
 from __future__ import annotations
 
 import copy
+import csv
 import json
 import math
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,24 +37,30 @@ from wganbench import distributed, provenance
 from wganbench.config import RESUMABLE_FIELDS, TrainConfig, config_hash, resolve
 from wganbench.data import DataOptions, get_dataset
 from wganbench.data.fixed_fake import parse_fixed_fake
-from wganbench.errors import UserError
+from wganbench.errors import Diverged, UserError
 from wganbench.latent import parse_latent
 from wganbench.metrics.ot import exact_w1
 from wganbench.models import ModelContext, build_model, preserved_buffers
 from wganbench.objectives import OPTIMIZERS
 from wganbench.objectives.algorithm import Objective
 from wganbench.objectives.lipschitz import input_gradient_norms, interpolate
-from wganbench.results import CsvLog, atomic_write, check_writable, write_json
+from wganbench.locking import lock_folder
+from wganbench.results import CsvLog, atomic_torch_save, check_writable, write_json
+from wganbench import runfolder
 
 METRIC_COLUMNS = ("step", "critic_steps", "critic_loss", "gen_loss", "w_estimate", "penalty",
                   "grad_norm", "w1", "w_estimate_eval", "critic_loss_mean", "gen_loss_mean",
-                  "w_estimate_mean", "wall_time", "w_estimate_refit")
+                  "w_estimate_mean", "wall_time", "w_estimate_refit", "note")
 #: per-step values averaged over every step since the previous row (``<name>_mean`` columns):
 #: critic values over critic steps, the generator loss over generator steps
 WINDOW_KEYS = ("critic_loss", "w_estimate", "gen_loss")
-CHECKPOINT = "checkpoint.pt"
+CHECKPOINT = runfolder.CHECKPOINT
 CHECKPOINT_FORMAT = 1
 STREAMS = ("data", "noise", "penalty")
+#: a loss (mean over a metrics window) or parameter beyond this magnitude counts as diverged:
+#: some 15 orders of magnitude above any loss in the papers' plots, and a gradient norm past
+#: ~1.8e19 squares to infinity in float32, so such a run is on its way to inf / NaN
+DIVERGENCE_BOUND = 1e18
 
 #: WGAN authors' main.py: 100 critic iterations for the first 25 generator iterations and at
 #: every 500th one (paper-facts §3, "Critic schedule")
@@ -127,6 +133,7 @@ def build_parts(cfg: TrainConfig, device: torch.device) -> Parts:
     objective = Objective.from_config(cfg)
     critic = objective.lipschitz.prepare_critic(
         build_model(cfg.critic, ModelContext("critic", **ctx)).to(device))
+    check_bf16_reference_penalty(cfg, objective, critic, device)
     if cfg.compile:
         objective.compile(generator, critic)
     build = OPTIMIZERS.get(cfg.optimizer).build
@@ -135,12 +142,33 @@ def build_parts(cfg: TrainConfig, device: torch.device) -> Parts:
                  build(critic.parameters(), cfg.lr, cfg.betas, fast))
 
 
+def check_bf16_reference_penalty(cfg: TrainConfig, objective: Objective, critic: torch.nn.Module,
+                                 device: torch.device) -> None:
+    """Refuse ``--precision bf16 --step-impl reference`` with a gradient penalty on a conv
+    critic where this device's PyTorch gets the convolution's second derivative wrong under
+    bfloat16 (:func:`~wganbench.objectives.algorithm.bf16_conv_double_backward_ok`): the run
+    would train on wrong gradients without a word."""
+    from wganbench.objectives.algorithm import bf16_conv_double_backward_ok
+    from wganbench.objectives.lipschitz import GradientPenalty
+
+    if (cfg.precision == "bf16" and cfg.step_impl == "reference"
+            and isinstance(objective.lipschitz, GradientPenalty)
+            and any(isinstance(m, torch.nn.Conv2d) for m in critic.modules())
+            and not bf16_conv_double_backward_ok(device.type)):
+        raise UserError("--precision bf16 --step-impl reference: on this device PyTorch "
+                        "differentiates bfloat16 convolutions twice wrongly (the penalty's "
+                        "weight gradients come out ~4x too small; checked at start), so the "
+                        "reference penalty would train on wrong gradients; use --step-impl "
+                        "fast (exact here) or --precision float32")
+
+
 @dataclass
 class RunResult:
     out: Path
     step: int
     last_row: dict[str, Any]
     trainer: "Trainer"  # holding the final state
+    diverged: Diverged | None = None  # set when training diverged (the run stopped there)
 
 
 class Trainer:
@@ -178,6 +206,10 @@ class Trainer:
         self._reset_window()
         #: (real, generated) samples of the last evaluation, reused for samples.png
         self._last_eval: tuple[torch.Tensor, torch.Tensor] | None = None
+        #: set when training diverged (see :meth:`check_divergence`)
+        self.diverged: Diverged | None = None
+        self._checked_step = 0  # the last step at which the state was seen finite
+        self.checkpoint_step: int | None = None  # the step of checkpoint.pt on disk
 
     # ---- one generator iteration ------------------------------------------------------------
     def noise(self, n: int) -> torch.Tensor:
@@ -282,6 +314,46 @@ class Trainer:
         with torch.no_grad():
             return float(objective.loss.estimate(critic(real).view(-1), critic(fake).view(-1)))
 
+    # ---- divergence -------------------------------------------------------------------------
+    def divergence_reason(self) -> str | None:
+        """What is non-finite or runaway (beyond :data:`DIVERGENCE_BOUND`) in the losses of
+        every step since the last check (the metrics window's running sums cover each step, so
+        no step escapes) or in the networks' parameters; None when all is finite. Called at
+        metrics rows and checkpoints only, so the training step itself never synchronises."""
+        for key, (total, count) in self.window.items():
+            if count:
+                mean = float(total) / count
+                if not math.isfinite(mean) or abs(mean) > DIVERGENCE_BOUND:
+                    return f"{key} {mean:.3g}"
+        for name, module in (("generator", self.generator), ("critic", self.critic)):
+            params = [p.detach().abs().max() for p in module.parameters() if p.numel()]
+            if params:
+                biggest = float(torch.stack(params).max())
+                if not math.isfinite(biggest) or biggest > DIVERGENCE_BOUND:
+                    return f"{name} parameter {biggest:.3g}"
+        return None
+
+    def check_divergence(self, log: CsvLog | None) -> None:
+        """Raise :class:`Diverged` (after a last metrics row whose ``note`` says what) when
+        :meth:`divergence_reason` finds something; every rank agrees under data parallelism."""
+        reason = self.divergence_reason()
+        if self.world_size > 1:
+            reason = distributed.agree_on_reason(reason, self.device)
+        if reason is None:
+            self._checked_step = self.step
+            return
+        if self.is_main and log is not None:
+            row: dict[str, Any] = {"step": self.step, "critic_steps": self.critic_steps,
+                                   "wall_time": round(self.wall_time, 4),
+                                   "note": f"diverged: {reason}"}
+            for key, (total, count) in self.window.items():
+                if count:
+                    row[f"{key}_mean"] = repr(float(total) / count)  # 'nan' / 'inf' in the CSV
+            log.append(row)
+        self.diverged = Diverged(str(self.out), self.step, self._checked_step, reason,
+                                 self.checkpoint_step)
+        raise self.diverged
+
     # ---- checkpoints -----------------------------------------------------------------------
     def rank_state(self) -> dict[str, Any]:
         """What differs between ranks: the random streams and the data position."""
@@ -330,6 +402,7 @@ class Trainer:
         if "cuda" in state["rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
         self.sampler.load_state_dict(state["sampler"])
+        self.checkpoint_step = self._checked_step = self.step
         if "window" in state:  # checkpoints written before the *_mean columns have none
             self.window = {k: [v.to(self.device), int(n)] for k, (v, n) in state["window"].items()}
 
@@ -342,7 +415,8 @@ class Trainer:
         state = self.state_dict()
         if ranks is not None:
             state["ranks"] = ranks
-        atomic_write(self.out / CHECKPOINT, lambda f: torch.save(state, f))
+        atomic_torch_save(self.out / CHECKPOINT, state)
+        self.checkpoint_step = self.step
 
     # ---- the loop --------------------------------------------------------------------------
     def _row(self, stats: dict[str, torch.Tensor] | None, with_w1: bool) -> dict[str, Any]:
@@ -382,6 +456,8 @@ class Trainer:
         cfg = self.cfg
         done = self.step == cfg.steps
         row = None
+        if self.step % cfg.log_every == 0 or self.step % cfg.checkpoint_every == 0 or done:
+            self.check_divergence(log)  # nothing is written from a non-finite state
         if self.is_main and (self.step % cfg.log_every == 0 or done):
             with_w1 = self.step % cfg.eval_every == 0 or done
             self._last_eval = None
@@ -421,22 +497,51 @@ class Trainer:
 # ---- entry points used by the CLI and by reproductions -------------------------------------
 
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
-    """Load a checkpoint without executing code from it (``weights_only=True``)."""
-    return torch.load(path, map_location=device, weights_only=True)
+    """Load a checkpoint without executing code from it (``weights_only=True``); a damaged or
+    foreign file is a one-line UserError naming it."""
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise UserError(f"no checkpoint at {str(path)!r}") from None
+    except Exception as e:  # noqa: BLE001 - truncated, random bytes, empty, a foreign pickle
+        raise UserError(f"{str(path)!r} is damaged or not a wganbench checkpoint "
+                        f"({runfolder._first_line(e)})") from None
+    if not isinstance(state, dict) or "step" not in state:
+        raise UserError(f"{str(path)!r} is not a wganbench checkpoint (no step in it)")
+    return state
+
+
+def restore(trainer: "Trainer", state: dict[str, Any], path: Path) -> None:
+    """``trainer.load_state_dict(state)``, a checkpoint that does not fit (other shapes, keys
+    missing) being a one-line UserError naming ``path``."""
+    try:
+        trainer.load_state_dict(state)
+    except UserError:
+        raise
+    except (KeyError, RuntimeError, ValueError, TypeError, IndexError) as e:
+        raise UserError(f"{str(path)!r} does not fit this run's configuration "
+                        f"({runfolder._first_line(e)})") from None
 
 
 def config_for_resume(out: str | os.PathLike, given: dict[str, Any]) -> TrainConfig:
     """The saved configuration of the run in ``out``, with the settings the user gave checked
-    against it: only ``steps``, ``device``, ``progress`` and ``checkpoint_every`` may change."""
+    against it: only ``steps`` (not below the checkpoint's step), ``device``, ``progress`` and
+    ``checkpoint_every`` may change. A run of ours with no checkpoint yet is accepted: it will
+    start again from its saved configuration (:func:`train` says so)."""
     out = Path(out)
-    if not (out / CHECKPOINT).exists():
+    if not runfolder.has_checkpoint(out) and not (out / runfolder.MARKER).is_file():
         raise UserError(f"--resume: no checkpoint at {str(out / CHECKPOINT)!r}; start the run "
                         "without --resume")
     try:
-        saved = TrainConfig.from_dict(json.loads((out / "config.json").read_text()))
-    except (OSError, ValueError) as e:
-        raise UserError(f"--resume: cannot read {str(out / 'config.json')!r} ({e})") from None
-    merged = resolve(TrainConfig.from_dict({**saved.to_dict(), **given, "out": str(out)}))
+        saved = TrainConfig.from_dict(runfolder.read_config_dict(out))
+        merged = resolve(TrainConfig.from_dict({**saved.to_dict(), **given, "out": str(out)}))
+    except UserError as e:
+        if str(e).startswith("--resume"):
+            raise
+        raise UserError(f"--resume: {str(out / 'config.json')!r}: {e}") from None
+    except TypeError as e:  # a field of the wrong type, caught before validation could
+        raise UserError(f"--resume: {str(out / 'config.json')!r} holds a setting of the wrong "
+                        f"type ({runfolder._first_line(e)})") from None
     for name in saved.to_dict():
         if name in RESUMABLE_FIELDS:
             continue
@@ -448,15 +553,17 @@ def config_for_resume(out: str | os.PathLike, given: dict[str, Any]) -> TrainCon
     return merged
 
 
-def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
+def train(cfg: TrainConfig, resume: bool = False, on_divergence: str = "raise") -> RunResult:
     """Train one run and write ``config.json``, ``provenance.json``, ``metrics.csv``,
     ``checkpoint.pt`` and ``samples.png`` into ``cfg.out``.
 
     ``cfg`` may hold ``None`` defaults; it is resolved here. With ``resume`` the run continues
-    from ``cfg.out/checkpoint.pt`` (see :func:`config_for_resume` for the CLI's checks).
-    The result holds the :class:`Trainer` in its final state. Started by ``torchrun`` (more
-    than one process), it trains data-parallel (:mod:`wganbench.distributed`); only rank 0
-    writes.
+    from ``cfg.out/checkpoint.pt`` (see :func:`config_for_resume` for the CLI's checks); a run
+    of ours that has no checkpoint yet starts again. The folder is locked for the whole run: a
+    second process on it gets a one-line error. A run that diverges raises :class:`Diverged`
+    (``on_divergence="raise"``) or returns with ``diverged`` set (``"return"``). The result
+    holds the :class:`Trainer` in its final state. Started by ``torchrun`` (more than one
+    process), it trains data-parallel (:mod:`wganbench.distributed`); only rank 0 writes.
     """
     cfg = resolve(cfg)
     info = distributed.from_env()
@@ -465,34 +572,69 @@ def train(cfg: TrainConfig, resume: bool = False) -> RunResult:
         device = torch.device("cuda", info.local_rank)
     created = distributed.init(info, device)
     try:
-        return _train(cfg, resume, info, device)
+        with (lock_folder(cfg.out) if info.rank == 0 else _no_lock()):
+            trainer, log = open_run(cfg, resume, info, device)
+            try:
+                return trainer.run(log)
+            except Diverged as d:
+                if on_divergence == "raise":
+                    raise
+                return RunResult(trainer.out, trainer.step, {}, trainer, d)
     finally:
         if created:
             torch.distributed.destroy_process_group()
 
 
-def _train(cfg: TrainConfig, resume: bool, info: distributed.DistInfo,
-           device: torch.device) -> RunResult:
-    trainer, log = open_run(cfg, resume, info, device)
-    return trainer.run(log)
+def _no_lock():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+def _read_provenance(path: Path, fallback: dict[str, Any]) -> dict[str, Any]:
+    if not path.exists():
+        return fallback
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise UserError(f"--resume: {str(path)!r} is not readable JSON "
+                        f"({runfolder._first_line(e)}); repair or remove it to resume") from None
+    if not isinstance(data, dict):
+        raise UserError(f"--resume: {str(path)!r} holds a JSON {type(data).__name__}, not "
+                        "wganbench's provenance record; repair or remove it to resume")
+    return data
 
 
 def open_run(cfg: TrainConfig, resume: bool, info: distributed.DistInfo | None = None,
              device: torch.device | None = None,
              extra_provenance: dict[str, Any] | None = None) -> tuple[Trainer, CsvLog | None]:
     """Check ``cfg.out``, build the Trainer (restored from the checkpoint with ``resume``),
-    open metrics.csv and write config.json and provenance.json; ready to train."""
+    open metrics.csv and write config.json and provenance.json; ready to train. The caller
+    holds the folder's lock (:func:`wganbench.locking.lock_folder`) on rank 0.
+
+    ``out`` must be absent, empty or a run of ours (:mod:`wganbench.runfolder`); ``resume`` on
+    a run of ours without a checkpoint starts it afresh, with a note."""
     info = info or distributed.DistInfo()
     out = Path(cfg.out)
-    if not resume and (out / "metrics.csv").exists():
-        raise UserError(f"--out {str(out)!r} already holds a run; pass --resume to continue it or "
-                        "choose another --out")
+    if resume and not runfolder.has_checkpoint(out):
+        if not (out / runfolder.MARKER).is_file():
+            raise UserError(f"--resume: no checkpoint at {str(out / CHECKPOINT)!r}")
+        runfolder.note(f"--resume: {str(out)!r} has no checkpoint yet (the run stopped before "
+                       "its first one); starting it from the beginning")
+        if info.rank == 0:
+            runfolder.clear_run_files(out)
+        resume = False
+    elif not resume and info.rank == 0:
+        runfolder.prepare_new_run(out)
     ckpt_path = out / CHECKPOINT
-    if resume and not ckpt_path.exists():
-        raise UserError(f"--resume: no checkpoint at {str(ckpt_path)!r}")
+    state = load_checkpoint(ckpt_path) if resume else None
+    if state is not None and int(state["step"]) > cfg.steps:
+        raise UserError(f"--steps {cfg.steps}: the checkpoint in {str(out)!r} is already at step "
+                        f"{int(state['step'])}; a resumed run can only train longer")
     distributed.barrier()  # every rank has checked before rank 0 writes anything
     if info.rank == 0:
         check_writable(out)
+        runfolder.remove_temp_files(out)  # left by a write that was interrupted
     trainer = Trainer(cfg, rank=info.rank, world_size=info.world_size, device=device)
     log = CsvLog(out / "metrics.csv", METRIC_COLUMNS) if trainer.is_main else None
     prov_path = out / "provenance.json"
@@ -501,10 +643,10 @@ def open_run(cfg: TrainConfig, resume: bool, info: distributed.DistInfo | None =
                                      "estimate_kind": trainer.objective.loss.estimate_kind,
                                      "world_size": info.world_size, **(extra_provenance or {})})
     if resume:
-        trainer.load_state_dict(load_checkpoint(ckpt_path, trainer.device))
+        first = _read_provenance(prov_path, prov)
+        restore(trainer, state, ckpt_path)
         if log is not None:
-            log.truncate_after(trainer.step)
-        first = json.loads(prov_path.read_text()) if prov_path.exists() else prov
+            _resume_log(log, trainer.step)
         first.setdefault("resumed", []).append(
             {k: prov[k] for k in ("start_time", "git_commit", "git_dirty", "device_name")}
             | {"from_step": trainer.step})
@@ -512,34 +654,58 @@ def open_run(cfg: TrainConfig, resume: bool, info: distributed.DistInfo | None =
     elif log is not None:
         log.start()
     if trainer.is_main:
+        runfolder.write_marker(out)
         write_json(out / "config.json", cfg.to_dict())
         write_json(prov_path, prov)
     return trainer, log
 
 
+def _resume_log(log: CsvLog, step: int) -> None:
+    """Cut metrics.csv back to the checkpoint's step; a missing file is said (its rows up to
+    ``step`` are gone), a damaged one is a one-line error naming it."""
+    if not log.path.exists():
+        runfolder.note(f"--resume: {str(log.path)!r} was missing; it restarts at step {step} "
+                       f"(rows of steps 0-{step} are lost)")
+        log.start()
+        return
+    try:
+        log.truncate_after(step)
+    except (ValueError, KeyError, TypeError, csv.Error) as e:
+        raise UserError(f"--resume: {str(log.path)!r} is damaged ({runfolder._first_line(e)}); "
+                        "move it away to resume without its rows") from None
+
+
 def train_or_reuse(cfg: TrainConfig) -> Trainer:
     """Train ``cfg`` into ``cfg.out``, continuing the run already there when it is the same
-    configuration (``steps`` aside) and not past ``cfg.steps``; returns the final Trainer.
+    configuration (``steps`` aside) and not past ``cfg.steps``; returns the final Trainer
+    (``trainer.diverged`` set when the run diverged: the caller counts it as a failed run).
 
     Only for run folders that are caches of wganbench's own making (reproductions,
-    benchmarks): a folder holding another configuration is deleted and trained afresh.
+    benchmarks): a run folder holding another configuration is cleared and trained afresh; a
+    folder that is not a run of ours is refused.
     """
     cfg = resolve(cfg)
     out = Path(cfg.out)
-    resume = resumable_step(cfg) is not None
-    if not resume and out.exists():
-        shutil.rmtree(out)
-    return train(cfg, resume=resume).trainer
+    with lock_folder(out):
+        resume = resumable_step(cfg) is not None
+        if not resume and runfolder.exists_nonempty(out):
+            if not runfolder.is_run(out):
+                runfolder.prepare_new_run(out)  # raises: not ours
+            runfolder.clear_run_files(out)
+        return train(cfg, resume=resume, on_divergence="return").trainer
 
 
 def resumable_step(cfg: TrainConfig) -> int | None:
     """The step of the run in ``cfg.out`` when ``cfg`` can continue it (the same configuration,
-    ``steps`` aside, and seed, not past ``cfg.steps``); None otherwise."""
+    ``steps`` aside, and seed, not past ``cfg.steps``); None otherwise (a damaged run too)."""
     out = Path(cfg.out)
     if not ((out / CHECKPOINT).exists() and (out / "config.json").exists()):
         return None
-    old = TrainConfig.from_dict(json.loads((out / "config.json").read_text()))
-    if config_hash(old.replace(steps=cfg.steps)) != config_hash(cfg) or old.seed != cfg.seed:
+    try:
+        old = TrainConfig.from_dict(runfolder.read_config_dict(out))
+        if config_hash(old.replace(steps=cfg.steps)) != config_hash(cfg) or old.seed != cfg.seed:
+            return None
+        step = int(load_checkpoint(out / CHECKPOINT)["step"])
+    except (UserError, TypeError):
         return None
-    step = load_checkpoint(out / CHECKPOINT)["step"]
     return step if step <= cfg.steps else None

@@ -117,43 +117,75 @@ def load_sweep(path: str | Path, overrides: dict[str, Any] | None = None) -> Swe
         slurm = SlurmOptions(**data.get("slurm", {}))
     except TypeError as e:
         raise UserError(f"[slurm]: {e}") from None
-    sweep = Sweep(out=Path(head.get("out", path.with_suffix(""))),
-                  executor=head.get("executor", "local"), workers=int(head.get("workers", 1)),
-                  grid=grid, fixed=data.get("fixed", {}), slurm=slurm)
-    if sweep.executor not in EXECUTORS:
-        raise UserError(f"--executor {sweep.executor!r}: choose from {', '.join(EXECUTORS)}")
-    if sweep.workers < 1:
-        raise UserError(f"--workers {sweep.workers}: must be >= 1")
-    return sweep
+    out, workers, executor = (head.get("out", str(path.with_suffix(""))),
+                              head.get("workers", 1), head.get("executor", "local"))
+    if not isinstance(out, str) or not out:
+        raise UserError(f"[sweep] out = {out!r}: give a folder path as a string")
+    if not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= 1024:
+        raise UserError(f"--workers {workers!r}: must be an integer from 1 to 1024")
+    if not isinstance(executor, str) or executor not in EXECUTORS:
+        raise UserError(f"--executor {executor!r}: choose from {', '.join(EXECUTORS)}")
+    fixed = data.get("fixed", {})
+    if not isinstance(fixed, dict) or not isinstance(grid, dict):
+        raise UserError(f"SWEEP {str(path)!r}: [grid] and [fixed] must be tables")
+    return Sweep(out=Path(out), executor=executor, workers=workers, grid=grid, fixed=fixed,
+                 slurm=slurm)
 
 
 # ---- executing one run (in a worker process or a Slurm job) -------------------------------
 
 def run_status(cfg: TrainConfig) -> str:
-    """finished | partial (checkpoint, not done) | new."""
+    """finished | partial (checkpoint, not done) | new | stale (the folder holds a run of
+    another configuration than the grid's: a [fixed] or [grid] value changed since) |
+    damaged (its checkpoint or config cannot be read)."""
+    from wganbench.config import config_hash
+    from wganbench.runfolder import read_config_dict
     from wganbench.runner import CHECKPOINT, load_checkpoint
 
     out = Path(cfg.out)
     if not (out / CHECKPOINT).exists():
         return "new"
-    return "finished" if load_checkpoint(out / CHECKPOINT)["step"] >= cfg.steps else "partial"
+    try:
+        saved = TrainConfig.from_dict(read_config_dict(out))
+        if (config_hash(resolve(saved.replace(steps=cfg.steps))) != config_hash(cfg)
+                or saved.seed != cfg.seed):
+            return "stale"
+        step = int(load_checkpoint(out / CHECKPOINT)["step"])
+    except (UserError, TypeError):
+        return "damaged"
+    return "finished" if step >= cfg.steps else "partial"
+
+
+def stale_difference(cfg: TrainConfig) -> str:
+    """The settings where the run in ``cfg.out`` differs from ``cfg`` (for the message)."""
+    from wganbench.runfolder import read_config_dict
+
+    saved = resolve(TrainConfig.from_dict(read_config_dict(Path(cfg.out))))
+    diffs = [f"{k} {getattr(saved, k)!r} -> {v!r}" for k, v in cfg.to_dict().items()
+             if k not in ("out", "progress", "steps", "device", "checkpoint_every")
+             and saved.to_dict().get(k) != v]
+    return ", ".join(diffs) or "seed"
 
 
 def execute(cfg_dict: dict[str, Any], device: str | None = None) -> str:
     """Train one run of the sweep to its steps: skip it if finished, resume it if killed."""
     from wganbench.runner import train
 
+    from wganbench.locking import lock_folder
+    from wganbench.runfolder import clear_run_files, is_run
+
     cfg = TrainConfig.from_dict(cfg_dict)
     if device is not None:
         cfg = cfg.replace(device=device)
-    status = run_status(cfg)
-    if status == "finished":
-        return "skipped (finished)"
-    if status == "new" and Path(cfg.out).exists():
-        import shutil
-
-        shutil.rmtree(cfg.out)  # started but killed before its first checkpoint
-    train(cfg, resume=status == "partial")
+    with lock_folder(cfg.out):
+        status = run_status(cfg)
+        if status == "finished":
+            return "skipped (finished)"
+        if status in ("stale", "damaged") or (status == "new" and is_run(Path(cfg.out))):
+            clear_run_files(Path(cfg.out))  # run_sweep allowed it (--retrain), or no checkpoint
+        result = train(cfg, resume=status == "partial", on_divergence="return")
+    if result.diverged is not None:
+        return f"diverged ({result.diverged.what}, step {result.diverged.step})"
     return "resumed" if status == "partial" else "trained"
 
 
@@ -219,15 +251,35 @@ def _run_submitit(sweep: Sweep, todo: list[TrainConfig], log) -> None:
 
 # ---- the command ---------------------------------------------------------------------------
 
-def run_sweep(sweep: Sweep, log=print) -> pd.DataFrame:
+def run_sweep(sweep: Sweep, log=print, retrain: bool = False) -> pd.DataFrame:
+    """Train the grid's runs that are not finished and collect every run into sweep.csv.
+    Runs whose folder holds another configuration (stale) or an unreadable one (damaged) are
+    neither skipped nor retrained silently: without ``retrain`` the sweep stops before any
+    training with one line naming them; with it they are trained again from scratch."""
+    from wganbench.locking import lock_folder
+
+    with lock_folder(sweep.out, f"sweep folder {str(sweep.out)!r}"):
+        return _run_sweep(sweep, log, retrain)
+
+
+def _run_sweep(sweep: Sweep, log, retrain: bool) -> pd.DataFrame:
     from wganbench.results import atomic_write_text, write_json
 
     configs = sweep.run_configs()
     status = {c.out: run_status(c) for c in configs}
+    changed = [c for c in configs if status[c.out] in ("stale", "damaged")]
+    if changed and not retrain:
+        first = changed[0]
+        why = (stale_difference(first) if status[first.out] == "stale"
+               else "its checkpoint or config.json cannot be read")
+        raise UserError(f"{len(changed)} run(s) hold results of another configuration than the "
+                        f"grid's (e.g. {Path(first.out).name}: {why}); pass --retrain to train "
+                        "them again (their results are replaced), or restore the sweep file")
     todo = [c for c in configs if status[c.out] != "finished"]
     log(f"{len(configs)} runs: {len(configs) - len(todo)} finished, "
         f"{sum(s == 'partial' for s in status.values())} to resume, "
-        f"{sum(s == 'new' for s in status.values())} new")
+        f"{sum(s == 'new' for s in status.values())} new"
+        + (f", {len(changed)} to retrain (configuration changed)" if changed else ""))
     sweep.out.mkdir(parents=True, exist_ok=True)
     write_json(sweep.out / "sweep.json", {
         "executor": sweep.executor, "workers": sweep.workers, "grid": sweep.grid,
@@ -245,14 +297,22 @@ def collect(configs: list[TrainConfig]) -> pd.DataFrame:
     for cfg in configs:
         out = Path(cfg.out)
         row: dict[str, Any] = {"run": out.name, "status": run_status(cfg)}
+        if row["status"] in ("stale", "damaged"):  # never a row of another run's metrics
+            rows.append(row)
+            continue
         row.update({f"cfg_{k}": (str(v) if isinstance(v, (list, tuple)) else v)
                     for k, v in cfg.to_dict().items() if k not in ("out", "progress")})
         if (out / "metrics.csv").exists():
             metrics = pd.read_csv(out / "metrics.csv")
             if len(metrics):
-                row.update(metrics.iloc[-1].to_dict())
-        if (out / "provenance.json").exists():
+                last = metrics.iloc[-1].to_dict()
+                if str(last.get("note", "")).startswith("diverged"):
+                    row["status"] = "diverged"
+                row.update(last)
+        try:
             prov = json.loads((out / "provenance.json").read_text())
             row.update({k: prov.get(k) for k in ("git_commit", "device_name", "start_time")})
+        except (OSError, ValueError, AttributeError):
+            pass  # no (readable) provenance: the columns stay empty
         rows.append(row)
     return pd.DataFrame(rows)

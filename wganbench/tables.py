@@ -81,7 +81,14 @@ def protocol_caption(csv_path: Path) -> str:
     prov_path = csv_path.parent / "provenance.json"
     if not prov_path.exists():
         return ""
-    prov = json.loads(prov_path.read_text())
+    try:
+        prov = json.loads(prov_path.read_text())
+        if not isinstance(prov, dict):
+            raise ValueError(f"a JSON {type(prov).__name__}, not an object")
+    except (OSError, ValueError) as e:
+        raise UserError(f"{str(prov_path)!r} beside the CSV is not a provenance record "
+                        f"({(str(e).splitlines() or [type(e).__name__])[0]}); pass --caption "
+                        "to do without it") from None
     parts = [f"{prov.get('device_name', '?')} ({prov.get('cpu_threads', '?')} threads)",
              f"torch {prov.get('torch_version', '?')}",
              f"commit {str(prov.get('git_commit', '?'))[:10]}"
@@ -159,9 +166,14 @@ def render_file(path: str | Path, fmt: str, caption: str | None = None,
                 best: Mapping[str, str] | None = None, columns: list[str] | None = None,
                 where: list[str] | None = None) -> str:
     path = Path(path)
+    import warnings
+
     try:
-        df = pd.read_csv(path)
+        with warnings.catch_warnings():  # pandas warns (several lines) before some failures
+            warnings.simplefilter("ignore")
+            df = pd.read_csv(path)
     except (OSError, ValueError) as e:
-        raise UserError(f"{str(path)!r}: cannot read it as a CSV ({e})") from None
+        detail = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise UserError(f"{str(path)!r}: cannot read it as a CSV ({detail})") from None
     df = select(df, columns, where)
     return render(df, fmt, protocol_caption(path) if caption is None else caption, best)

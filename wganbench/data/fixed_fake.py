@@ -13,6 +13,7 @@ parallel-lines example, WGAN §2 Example 1).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -43,16 +44,24 @@ class FixedFake:
         return self.mean + self.std * noise
 
 
+def _finite(text: str) -> float:
+    v = float(text)
+    if not math.isfinite(v):
+        raise ValueError(text)
+    return v
+
+
 def parse_fixed_fake(spec: str) -> FixedFake:
-    parts = spec.split(":")
+    parts = spec.split(":") if isinstance(spec, str) else [""]
     try:
-        if parts[0] == "normal" and len(parts) == 3 and float(parts[2]) > 0:
-            return FixedFake("normal", float(parts[1]), float(parts[2]))
-        if parts[0] == "data+noise" and len(parts) == 2 and float(parts[1]) > 0:
-            return FixedFake("data+noise", 0.0, float(parts[1]))
+        if parts[0] == "normal" and len(parts) == 3 and _finite(parts[2]) > 0:
+            return FixedFake("normal", _finite(parts[1]), _finite(parts[2]))
+        if parts[0] == "data+noise" and len(parts) == 2 and _finite(parts[1]) > 0:
+            return FixedFake("data+noise", 0.0, _finite(parts[1]))
         if parts[0] == "shift" and len(parts) == 2:
-            return FixedFake("shift", shift=tuple(float(v) for v in parts[1].split(",")))
+            return FixedFake("shift", shift=tuple(_finite(v) for v in parts[1].split(",")))
     except ValueError:
         pass
     raise UserError(f"--fixed-fake {spec!r} is not a fixed fake distribution; allowed: "
-                    "'normal:MEAN:STD', 'data+noise:STD' with STD > 0, or 'shift:V1,V2,...'")
+                    "'normal:MEAN:STD', 'data+noise:STD' with STD > 0, or 'shift:V1,V2,...' "
+                    "(finite numbers)")

@@ -130,9 +130,20 @@ def _mnist(opts: DataOptions) -> torch.Tensor:
     try:
         ds = torchvision.datasets.MNIST(str(root), train=opts.split == "train",
                                         download=opts.download)
-    except RuntimeError:  # torchvision: "Dataset not found. You can use download=True ..."
-        raise _missing("MNIST", root / "MNIST", root) from None
+    except RuntimeError as e:
+        if "not found" in str(e):  # torchvision: "Dataset not found. You can use download=True"
+            raise _missing("MNIST", root / "MNIST", root) from None
+        raise _damaged("MNIST", root / "MNIST" / "raw", e) from None
+    except (AssertionError, ValueError, IndexError, EOFError) as e:  # a damaged idx file
+        raise _damaged("MNIST", root / "MNIST" / "raw", e) from None
     return ds.data.unsqueeze(1)
+
+
+def _damaged(cls_name: str, folder: Path, e: BaseException) -> UserError:
+    detail = (str(e).strip().splitlines() or [type(e).__name__])[0][:120]
+    return UserError(f"{cls_name} files in {str(folder)!r} are damaged ({type(e).__name__}"
+                     f"{': ' + detail if detail and detail != type(e).__name__ else ''}); "
+                     "delete them and fetch them again (--download)")
 
 
 CIFAR_FOLDER = "cifar-10-batches-py"
@@ -140,8 +151,9 @@ CIFAR_FOLDER = "cifar-10-batches-py"
 
 def _cifar10(opts: DataOptions) -> torch.Tensor:
     """CIFAR-10 from torchvision's folder (the python pickles), read directly so that a folder
-    the user built (or the tests' tiny one) needs no checksums; torchvision downloads it."""
-    import pickle
+    the user built (or the tests' tiny one) needs no checksums; torchvision downloads it. The
+    pickles go through a restricted unpickler (:mod:`wganbench.data.safe_pickle`)."""
+    from wganbench.data.safe_pickle import load_batch
 
     root = data_root(opts)
     folder = root / CIFAR_FOLDER
@@ -154,9 +166,12 @@ def _cifar10(opts: DataOptions) -> torch.Tensor:
         raise _missing("CIFAR10", folder, root)
     batches = []
     for n in names:
-        with open(folder / n, "rb") as f:
-            entry = pickle.load(f, encoding="latin1")
-        batches.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+        entry = load_batch(folder / n)  # a restricted unpickler: a crafted file runs nothing
+        try:
+            batches.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+        except (ValueError, TypeError) as e:
+            raise UserError(f"{str(folder / n)!r}: its 'data' is not N x 3072 pixels "
+                            f"({type(e).__name__})") from None
     return torch.from_numpy(np.concatenate(batches))
 
 
@@ -199,9 +214,14 @@ class ImageFolderSampler(ShuffledSampler):
 
         out = []
         for i in idx.tolist():
-            with Image.open(self.files[i]) as im:
-                im = TF.center_crop(TF.resize(im.convert("RGB"), self.size), self.size)
-                out.append(TF.pil_to_tensor(im))
+            try:
+                with Image.open(self.files[i]) as im:
+                    im = TF.center_crop(TF.resize(im.convert("RGB"), self.size), self.size)
+                    out.append(TF.pil_to_tensor(im))
+            except (OSError, ValueError, SyntaxError) as e:  # PIL: UnidentifiedImageError, ...
+                raise UserError(f"--data-root: {str(self.files[i])!r} is not a readable image "
+                                f"({type(e).__name__}); remove it from the folder, then "
+                                "--resume") from None
         return torch.stack(out)
 
 

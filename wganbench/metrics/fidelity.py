@@ -171,6 +171,8 @@ def _generator_input(generator: torch.nn.Module, latent_dim: int,
         def __init__(self) -> None:
             super().__init__()
             self.g = generator
+            #: whether some generated pixel was NaN or infinite (to_uint8 would hide it)
+            self.nonfinite = False
 
         @property
         def z_size(self):
@@ -186,7 +188,10 @@ def _generator_input(generator: torch.nn.Module, latent_dim: int,
 
         def forward(self, z):
             with torch.no_grad(), preserved_buffers(self.g):
-                x = to_uint8(self.g(z.to(device)), value_range)
+                out = self.g(z.to(device))
+                if not bool(torch.isfinite(out).all()):
+                    self.nonfinite = True
+                x = to_uint8(out, value_range)
             return x.expand(-1, 3, -1, -1) if rgb and x.shape[1] == 1 else x
 
     return GeneratorInput()
@@ -195,10 +200,18 @@ def _generator_input(generator: torch.nn.Module, latent_dim: int,
 def real_images(dataset: str, split: str, n_real: int, data_root: str | None,
                 download: bool = False) -> torch.Tensor:
     """The first ``n_real`` images of a seed-0 permutation of ``split`` (uint8)."""
-    from wganbench.data import DataOptions
-    from wganbench.data.images import load_images
+    from wganbench.data import DataOptions, get_dataset
+    from wganbench.data.images import ImageFolderSampler, data_root as root_of, load_images
 
-    images = load_images(dataset, DataOptions(root=data_root, download=download, split=split))
+    opts = DataOptions(root=data_root, download=download, split=split)
+    if dataset == "image-folder":  # one folder, no splits: the images the run trained on
+        spec = get_dataset(dataset)
+        folder = ImageFolderSampler(root_of(opts), spec.shape[-1], spec.value_range, opts)
+        if n_real > len(folder):
+            raise UserError(f"--n-real {n_real}: the image folder has {len(folder)} images")
+        perm = torch.randperm(len(folder), generator=torch.Generator().manual_seed(0))
+        return folder.load_uint8(perm[:n_real])
+    images = load_images(dataset, opts)
     if n_real > len(images):
         raise UserError(f"--n-real {n_real}: the {dataset} {split} split has {len(images)} images")
     perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))
@@ -265,11 +278,12 @@ def compute_metrics(generator: torch.nn.Module, *, dataset: str, latent_dim: int
     if real is None:
         real = real_images(dataset, opts.split, opts.n_real, opts.data_root, opts.download)
     content = hashlib.sha256(real.contiguous().numpy().tobytes()).hexdigest()[:12]
-    cache_name = (f"wganbench-{dataset}-{opts.split}-n{len(real)}-{extractor.name}-"
+    cache_name = (f"wganbench-{dataset}-{'folder' if dataset == 'image-folder' else opts.split}-n{len(real)}-{extractor.name}-"
                   f"{extractor.resize.split(' ')[0]}-{sha[:16]}-data{content}")
     start = time.time()
+    fake_input = _generator_input(generator, latent_dim, value_range, extractor.rgb, device)
     result = torch_fidelity.calculate_metrics(
-        input1=_generator_input(generator, latent_dim, value_range, extractor.rgb, device),
+        input1=fake_input,
         input1_model_num_samples=opts.n_fake,
         input2=UInt8Images(real, extractor.rgb), input2_cache_name=cache_name,
         cache_root=str(cache_root()), cache=True,
@@ -278,13 +292,17 @@ def compute_metrics(generator: torch.nn.Module, *, dataset: str, latent_dim: int
         kid_subset_size=opts.kid_subset_size, batch_size=opts.batch_size,
         cuda=device.type == "cuda", rng_seed=opts.seed, save_cpu_ram=True, verbose=False)
     nan = math.nan
+    if fake_input.nonfinite:  # a diverged generator: its metrics are no number at all
+        result = {}
+        note = "generator produced non-finite samples (diverged): no metric is reported"
+    split = "folder" if dataset == "image-folder" else opts.split
     return {
         "fid": result.get("frechet_inception_distance", nan),
         "kid_mean": result.get("kernel_inception_distance_mean", nan),
         "kid_std": result.get("kernel_inception_distance_std", nan),
         "is_mean": result.get("inception_score_mean", nan),
         "is_std": result.get("inception_score_std", nan),
-        "dataset": dataset, "split": opts.split, "n_real": len(real), "n_fake": opts.n_fake,
+        "dataset": dataset, "split": split, "n_real": len(real), "n_fake": opts.n_fake,
         "extractor": extractor.name, "resize": extractor.resize, "weights_sha256": sha,
         "sampling_seed": opts.seed, "kid_subset_size": opts.kid_subset_size,
         "seconds": round(time.time() - start, 2), "note": note,
@@ -311,7 +329,13 @@ def load_run_generator(run_dir: str | Path, device: str = "cpu"):
     run_dir = Path(run_dir)
     if not (run_dir / CHECKPOINT).exists() or not (run_dir / "config.json").exists():
         raise UserError(f"RUN_DIR {str(run_dir)!r} holds no run (no {CHECKPOINT} and config.json)")
-    cfg = resolve(TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text())))
+    from wganbench.runfolder import read_config_dict
+
+    try:
+        cfg = resolve(TrainConfig.from_dict(read_config_dict(run_dir)))
+    except (UserError, TypeError) as e:
+        raise UserError(f"RUN_DIR {str(run_dir)!r}: its config.json is unusable "
+                        f"({str(e).removeprefix('--resume: ')})") from None
     data = get_dataset(cfg.dataset)
     if data.value_range is None:
         raise UserError(f"RUN_DIR {str(run_dir)!r}: dataset {cfg.dataset!r} is not an image "
@@ -324,7 +348,11 @@ def load_run_generator(run_dir: str | Path, device: str = "cpu"):
     g = build_model(cfg.generator, ModelContext(
         "generator", data.shape, cfg.latent_dim, cfg.width, cfg.depth, cfg.lipschitz,
         data.value_range)).to(device)
-    g.load_state_dict(state["generator"])
+    try:
+        g.load_state_dict(state["generator"])
+    except (KeyError, RuntimeError) as e:
+        raise UserError(f"{str(run_dir / CHECKPOINT)!r} does not fit the run's configuration "
+                        f"({(str(e).strip().splitlines() or [type(e).__name__])[0]})") from None
     return g, cfg, int(state["step"])
 
 
@@ -343,9 +371,17 @@ def fid_for_run(run_dir: str | Path, opts: MetricOptions, device: str = "cpu") -
                                device=device))
     prov = provenance.collect(torch.device(device))
     row.update({k: prov[k] for k in ("git_commit", "torch_version", "device_name")})
+    from wganbench.locking import lock_file
+
     path = Path(run_dir) / "fidelity.csv"
     table = pd.DataFrame([row])
-    if path.exists():
-        table = pd.concat([pd.read_csv(path), table], ignore_index=True)
-    atomic_write_text(path, table.to_csv(index=False))
+    with lock_file(path):  # read-merge-write: one writer at a time
+        if path.exists():
+            try:
+                old = pd.read_csv(path)
+            except (ValueError, OSError) as e:
+                raise UserError(f"{str(path)!r} is damaged ({type(e).__name__}); move it away, "
+                                "the new row is not written") from None
+            table = pd.concat([old, table], ignore_index=True)
+        atomic_write_text(path, table.to_csv(index=False))
     return row

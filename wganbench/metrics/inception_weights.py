@@ -99,17 +99,26 @@ def weights_card(path: Path) -> dict[str, Any]:
 
 def _load_any(path: Path) -> tuple[str, Any]:
     """("state_dict", dict) for torch-fidelity's file, ("torchscript", module) otherwise."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if isinstance(state, dict) and "Conv2d_1a_3x3.conv.weight" in state:
-            return "state_dict", state
-    except Exception:  # noqa: BLE001 - not a plain state dict; try TorchScript
-        pass
-    try:
-        return "torchscript", torch.jit.load(str(path), map_location="cpu")
-    except Exception as e:  # noqa: BLE001
-        raise UserError(f"--from {str(path)!r}: neither torch-fidelity Inception weights nor a "
-                        f"TorchScript Inception ({type(e).__name__})") from None
+    import warnings
+
+    with warnings.catch_warnings():  # a garbage file makes torch warn before it fails
+        warnings.simplefilter("ignore")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            if isinstance(state, dict) and "Conv2d_1a_3x3.conv.weight" in state:
+                return "state_dict", state
+            if isinstance(state, dict):
+                raise UserError(f"--from {str(path)!r}: a state dict, but not torch-fidelity's "
+                                "Inception (no 'Conv2d_1a_3x3.conv.weight')")
+        except UserError:
+            raise
+        except Exception:  # noqa: BLE001 - not a plain state dict; try TorchScript
+            pass
+        try:
+            return "torchscript", torch.jit.load(str(path), map_location="cpu")
+        except Exception as e:  # noqa: BLE001
+            raise UserError(f"--from {str(path)!r}: neither torch-fidelity Inception weights "
+                            f"nor a TorchScript Inception ({type(e).__name__})") from None
 
 
 def find_layers(module: torch.nn.Module) -> torch.nn.Module:
@@ -193,7 +202,11 @@ def install(source: str | Path, dest: Path | None = None) -> dict[str, Any]:
     kind, obj = _load_any(source)
     card: dict[str, Any] = {"source": str(source), "source_sha256": file_sha256(source)}
     if kind == "state_dict":
-        state, has_classifier = obj, bool(torch.isfinite(obj["fc.weight"]).all())
+        fc = obj.get("fc.weight")
+        if not torch.is_tensor(fc):
+            raise UserError(f"--from {str(source)!r}: the state dict lacks 'fc.weight' (torch-"
+                            "fidelity's Inception has it, NaN when stripped); not installed")
+        state, has_classifier = obj, bool(torch.isfinite(fc).all())
         card.update(source_kind="torch-fidelity state dict", verified_against=None)
     else:
         state, has_classifier = convert_torchscript(obj)
@@ -204,7 +217,7 @@ def install(source: str | Path, dest: Path | None = None) -> dict[str, Any]:
         torch.save(state, tmp_path)
         try:
             _fidelity_extractor(tmp_path)  # strict load: every name and shape
-        except RuntimeError as e:
+        except (RuntimeError, KeyError, ValueError) as e:
             raise UserError(f"--from {str(source)!r}: the converted weights do not fit "
                             f"torch-fidelity's Inception ({str(e).splitlines()[0]})") from None
         if kind == "torchscript":

@@ -7,6 +7,8 @@ POT's network-simplex solver (``ot.emd2``) solves the linear programme exactly.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import ot
 import scipy.stats
@@ -21,8 +23,11 @@ def _as_numpy(x: torch.Tensor | np.ndarray) -> np.ndarray:
 
 
 def exact_w1(x: torch.Tensor | np.ndarray, y: torch.Tensor | np.ndarray) -> float:
-    """Exact W1 between the empirical distributions of the rows of ``x`` and of ``y``."""
+    """Exact W1 between the empirical distributions of the rows of ``x`` and of ``y``; NaN
+    when a sample is not finite."""
     a, b = _as_numpy(x), _as_numpy(y)
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return math.nan  # samples of a diverged generator have no distance (never 0)
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"samples of dimension {a.shape[1]} and {b.shape[1]} cannot be compared")
     if a.shape[1] == 1:
