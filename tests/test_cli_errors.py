@@ -15,7 +15,7 @@ def run_main(args, capsys):
 
 
 BAD = [
-    (["--objective", "wgan-xx"], ["'wgan-xx'", "gan, gan-ns, wgan-clip, wgan-gp"]),
+    (["--objective", "wgan-xx"], ["'wgan-xx'", "gan, gan-ns, wgan-clip, wgan-gp, lsgan"]),
     (["--dataset", "9gaussians"], ["'9gaussians'", "8gaussians", "swissroll"]),
     (["--steps", "0"], ["--steps 0", "positive integer"]),
     (["--steps", "-5"], ["--steps -5", "positive integer"]),
@@ -92,7 +92,7 @@ def test_real_process_exit_code_and_no_traceback(cli, tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip() == ("wganbench train: error: unknown objective 'nope'; choose "
-                                   "from: gan, gan-ns, wgan-clip, wgan-gp")
+                                   "from: gan, gan-ns, wgan-clip, wgan-gp, lsgan")
     proc = cli("train", "--steps", "abc")
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr

@@ -24,7 +24,7 @@ def _cfg(objective, out, **kw):
                                  checkpoint_every=2, progress=False, out=str(out)), **kw})
 
 
-@pytest.mark.parametrize("objective", ["wgan-gp", "wgan-clip", "gan-ns"])
+@pytest.mark.parametrize("objective", ["wgan-gp", "wgan-clip", "gan-ns", "lsgan"])
 def test_three_seed_ensemble_equals_three_sequential_runs(tmp_path, objective):
     results = train_seeds(_cfg(objective, tmp_path / "ens" / "seed{seed}"), [0, 1, 2])
     assert [r.out.name for r in results] == ["seed0", "seed1", "seed2"]

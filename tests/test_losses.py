@@ -56,3 +56,23 @@ def test_non_saturating_gradient_does_not_vanish_when_d_rejects_fakes():
     (g_ns,) = torch.autograd.grad(LOSSES.get("non-saturating").generator_loss(logit), logit)
     assert abs(g_mm.item()) < 1e-4
     assert abs(g_ns.item()) > 0.99
+
+
+def test_least_squares_values_by_hand():
+    """LSGAN (Mao et al. 2017, 0-1 coding; gan_64x64.py): scores real (2, 0), fake (0.5, -1)."""
+    loss = LOSSES.get("least-squares")
+    real, fake = torch.tensor([2.0, 0.0]), torch.tensor([0.5, -1.0])
+    critic = 0.5 * (((2 - 1) ** 2 + (0 - 1) ** 2) / 2 + (0.5 ** 2 + 1.0 ** 2) / 2)  # 0.8125
+    assert loss.critic_loss(real, fake).item() == pytest.approx(critic)
+    assert loss.generator_loss(fake).item() == pytest.approx(((0.5 - 1) ** 2 + (-2.0) ** 2) / 2)
+    assert loss.estimate(real, fake).item() == pytest.approx(2 - 8 * critic)
+    assert loss.estimate_kind == "triangular"
+
+
+def test_least_squares_estimate_limits():
+    """The optimal critic p_r / (p_r + p_g): 1/2 everywhere for identical distributions
+    (Delta = 0); 1 on real and 0 on fake samples for disjoint supports (Delta = 2)."""
+    loss = LOSSES.get("least-squares")
+    half = torch.full((4,), 0.5)
+    assert loss.estimate(half, half).item() == pytest.approx(0.0, abs=1e-7)
+    assert loss.estimate(torch.ones(4), torch.zeros(4)).item() == pytest.approx(2.0)

@@ -25,7 +25,7 @@ def read_metrics(run):
         return list(csv.DictReader(f))
 
 
-@pytest.mark.parametrize("objective", ["gan", "gan-ns", "wgan-clip", "wgan-gp"])
+@pytest.mark.parametrize("objective", ["gan", "gan-ns", "wgan-clip", "wgan-gp", "lsgan"])
 def test_train_300_steps_writes_the_four_files(tmp_path, objective):
     out = tmp_path / objective
     assert main(["train", "--objective", objective, "--dataset", "8gaussians", "--steps", "300",
@@ -38,7 +38,7 @@ def test_train_300_steps_writes_the_four_files(tmp_path, objective):
     last = rows[-1]
     for col in ("critic_loss", "gen_loss", "w_estimate", "penalty", "grad_norm", "w1"):
         assert math.isfinite(float(last[col])), col
-    n_critic = 1 if objective.startswith("gan") else 5
+    n_critic = 1 if objective in ("gan", "gan-ns", "lsgan") else 5
     assert int(last["critic_steps"]) == 300 * n_critic
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["objective"] == objective and cfg["steps"] == 300

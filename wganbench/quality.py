@@ -3,7 +3,10 @@
 For each objective x dataset x seed, train for a declared budget of generator iterations and
 read, at that final step (no best-checkpoint picking): the exact W1 between 1000 generated and
 1000 real samples, the critic's estimate on the same samples, and, for the Wasserstein losses,
-the estimate's error against the exact W1 (``w_bias`` = estimate - W1, ``w_abs_error``). ``quality_runs.csv`` holds one row per run with its
+the estimate's error against the exact W1 (``w_bias`` = estimate - W1, ``w_abs_error``); on
+the Gaussian mixtures the VEEGAN / PacGAN mode metrics of the final samples (modes covered,
+fraction of high-quality samples, reverse KL of the mode histogram), on the Swiss roll their
+mean distance to the noise-free roll (:mod:`wganbench.metrics.modes`). ``quality_runs.csv`` holds one row per run with its
 configuration flattened in; ``quality.csv`` one row per objective x dataset with mean, standard
 deviation and a 95% bootstrap interval over seeds, the budget in steps and in wall-clock seconds,
 and the hardware.
@@ -27,6 +30,7 @@ from wganbench.config import TrainConfig, config_hash, resolve
 from wganbench.errors import UserError
 from wganbench.objectives import OBJECTIVES
 from wganbench.locking import lock_file
+from wganbench.metrics.modes import sample_quality
 from wganbench.results import atomic_write_text, write_json
 from wganbench.ensemble import train_or_reuse_seeds
 from wganbench.runner import resolve_device
@@ -34,7 +38,10 @@ from wganbench.stats import summarize
 
 DEFAULT_DATASETS = ("8gaussians", "25gaussians", "swissroll", "gaussian-1d")
 IMAGE_DATASETS = ("mnist",)
-SUMMARY_VALUES = ("w1_final", "w_estimate", "w_bias", "w_abs_error", "fid", "kid", "wall_time")
+SUMMARY_VALUES = ("w1_final", "w_estimate", "w_bias", "w_abs_error", "modes_covered",
+                  "high_quality", "reverse_kl", "manifold_distance", "fid", "kid", "wall_time")
+#: metrics of the final samples on the toy sets (wganbench.metrics.modes); NaN where they do not apply
+SAMPLE_METRICS = ("modes_covered", "high_quality", "reverse_kl", "manifold_distance")
 
 
 @dataclass
@@ -112,6 +119,11 @@ def bench_quality(q: QualityConfig) -> pd.DataFrame:
         row["w_abs_error"] = abs(row["w_bias"])
         row.update(image_quality(trainer, q, real) if cfg.dataset in IMAGE_DATASETS
                    and not diverged else {"fid": math.nan, "kid": math.nan})
+        row.update(dict.fromkeys(SAMPLE_METRICS, math.nan))
+        if not diverged and cfg.dataset not in IMAGE_DATASETS:  # the final generator's samples
+            fake = trainer.generate(cfg.eval_samples, trainer._eval_rng())
+            row.update({k: v for k, v in sample_quality(cfg.dataset, fake).items()
+                        if k in SAMPLE_METRICS})
         row.update({f"cfg_{k}": (str(v) if isinstance(v, (list, tuple)) else v)
                     for k, v in cfg.to_dict().items() if k not in ("out", "progress")})
         rows.append(row)

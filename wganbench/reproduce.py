@@ -331,8 +331,15 @@ def write_index(out: Path) -> None:
         if not (d / "claims.csv").exists():
             continue
         script = load_script(name)
-        prov = json.loads((d / "provenance.json").read_text())
-        claims = pd.read_csv(d / "claims.csv")
+        try:
+            prov = json.loads((d / "provenance.json").read_text())
+            claims = pd.read_csv(d / "claims.csv")
+            prov["seeds"], prov["runtime_seconds"], prov["device_name"]  # noqa: B018 - present?
+        except (OSError, ValueError, KeyError, TypeError):
+            lines += [f"## {name}: {script.TITLE}", "",
+                      f"*`{name}/claims.csv` or `{name}/provenance.json` is missing or damaged; "
+                      f"run `wganbench reproduce {name}` again.*", ""]
+            continue
         scale = "quick (reduced) run" if prov.get("quick") else "default scale"
         lines += [f"## {name}: {script.TITLE}", "",
                   f"![{name}]({name}/{name}.png)", "",

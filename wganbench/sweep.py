@@ -303,7 +303,11 @@ def collect(configs: list[TrainConfig]) -> pd.DataFrame:
         row.update({f"cfg_{k}": (str(v) if isinstance(v, (list, tuple)) else v)
                     for k, v in cfg.to_dict().items() if k not in ("out", "progress")})
         if (out / "metrics.csv").exists():
-            metrics = pd.read_csv(out / "metrics.csv")
+            try:
+                metrics = pd.read_csv(out / "metrics.csv")
+            except (OSError, ValueError):
+                row["status"] = "damaged"
+                metrics = pd.DataFrame()
             if len(metrics):
                 last = metrics.iloc[-1].to_dict()
                 if str(last.get("note", "")).startswith("diverged"):

@@ -8,6 +8,8 @@ gan      minimax          none      Adam (0.5, 0.999)      2e-4     1      Goodf
 gan-ns   non-saturating   none      Adam (0.5, 0.999)      2e-4     1      idem, -log D trick
 wgan-clip wasserstein     clip 0.01 RMSprop                5e-5     5      WGAN Alg. 1
 wgan-gp  wasserstein      gp 10     Adam (0, 0.9)          1e-4     5      WGAN-GP Alg. 1
+lsgan    least-squares    none      RMSprop                1e-4     1      Mao et al. 2017;
+                                                                           WGAN-GP App. E
 ======== ================ ========= ====================== ======== ====== ===================
 
 Goodfellow et al. (2014) trained with SGD + momentum; the optimiser here is the DCGAN setting
@@ -53,6 +55,11 @@ OBJECTIVES.register("wgan-clip", ObjectiveSpec(
 OBJECTIVES.register("wgan-gp", ObjectiveSpec(
     "wgan-gp", "wasserstein", "gp", "adam", 1e-4, (0.0, 0.9), 5, 64,
     "WGAN-GP Alg. 1: lambda = 10, n_critic = 5, Adam alpha = 1e-4, beta1 = 0, beta2 = 0.9, m = 64"))
+
+OBJECTIVES.register("lsgan", ObjectiveSpec(
+    "lsgan", "least-squares", "none", "rmsprop", 1e-4, None, 1, 64,
+    "LSGAN (Mao et al. 2017) as the WGAN-GP paper's baseline (App. E, Fig 2; gan_64x64.py): "
+    "RMSprop 1e-4 (chosen from 1e-3, 2e-4, 1e-4), one D step per G step"))
 
 
 __all__ = ["OBJECTIVES", "ObjectiveSpec", "LOSSES", "AdversarialLoss", "LIPSCHITZ",

@@ -83,6 +83,30 @@ class WassersteinLoss(AdversarialLoss):
         return real.mean() - fake.mean()
 
 
+class LeastSquaresLoss(AdversarialLoss):
+    """LSGAN (Mao et al. 2017, eq. 2 with the 0-1 coding a = 0, b = c = 1), as the WGAN-GP
+    authors' ``gan_64x64.py`` (paper-facts §4, App. E baseline): the critic's raw score D(x)
+    (no sigmoid) descends 1/2 [mean (D(x) - 1)^2 + mean D(G(z))^2]; G descends
+    mean (D(G(z)) - 1)^2.
+
+    The estimate: for a fixed G the optimal D is p_r / (p_r + p_g), where the critic's loss is
+    L* = 1/2 int p_r p_g / (p_r + p_g) = (2 - Delta) / 8, Delta(P, Q) = int (p - q)^2 / (p + q)
+    the triangular discrimination (0 for identical distributions, 2 for disjoint supports). So
+    2 - 8 L estimates Delta, as 1/2 L + log 2 estimates the JSD for the minimax loss."""
+
+    name = "least-squares"
+    estimate_kind = "triangular"
+
+    def critic_loss(self, real, fake):
+        return 0.5 * ((real - 1).pow(2).mean() + fake.pow(2).mean())
+
+    def generator_loss(self, fake):
+        return (fake - 1).pow(2).mean()
+
+    def estimate(self, real, fake):
+        return 2 - 8 * self.critic_loss(real, fake)
+
+
 LOSSES: Registry[AdversarialLoss] = Registry("loss")
-for _loss in (MinimaxLoss(), NonSaturatingLoss(), WassersteinLoss()):
+for _loss in (MinimaxLoss(), NonSaturatingLoss(), WassersteinLoss(), LeastSquaresLoss()):
     LOSSES.register(_loss.name, _loss)
