@@ -7,6 +7,7 @@ multi-GB PyTorch install happens once; it is refreshed when ``pyproject.toml`` c
     nox -s tests              the test suite (what CI runs)
     nox -s train-toy          a toy training run: WGAN-GP on 8gaussians
     nox -s bench              training throughput into results/throughput.csv
+    nox -s bench-table        the whole committed throughput table (-- --out SCRATCH)
     nox -s benchmarks         the pytest-benchmark suite (pytest benchmarks/)
     nox -s bench-quality      final-step quality of every objective on the toy sets, over seeds
 """
@@ -68,6 +69,27 @@ def bench(session: nox.Session) -> None:
     """Throughput of every objective x model on this device into results/throughput.csv."""
     py = shared_env(session)
     session.run(py, "-m", "wganbench", "bench", *session.posargs, external=True)
+
+
+#: what results/throughput.csv holds: every objective x model x phase in float32, and the
+#: WGAN-GP iteration of the toy, MNIST and CIFAR DCGAN models in bf16 and compiled
+BENCH_TABLE = (
+    [],
+    ["--dtypes", "bfloat16", "--objectives", "wgan-gp", "--phases", "iteration",
+     "--models", "toy-mlp", "mnist", "cifar-dcgan"],
+    ["--compile", "--objectives", "wgan-gp", "--phases", "iteration",
+     "--models", "toy-mlp", "mnist", "cifar-dcgan"],
+)
+
+
+@nox.session(name="bench-table")
+def bench_table(session: nox.Session) -> None:
+    """Regenerate the whole throughput table into --out (default: results; give a scratch
+    folder and move it into results/ when it is done): the three bench runs, back to back."""
+    py = shared_env(session)
+    out = session.posargs[session.posargs.index("--out") + 1] if "--out" in session.posargs else "results"
+    for args in BENCH_TABLE:
+        session.run(py, "-m", "wganbench", "bench", "--out", out, *args, external=True)
 
 
 @nox.session(name="benchmarks")

@@ -305,7 +305,10 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         claims = reproduce(name, args.out, quick=args.quick, seeds=args.seeds, device=args.device,
                            data_root=args.data_root)
         held = int(claims["holds"].sum())
-        print(f"{name}: {held}/{len(claims)} claims hold -> {args.out}/{name}/")
+        diverged = str(claims["runs_diverged"].iloc[0]) if len(claims) else ""
+        print(f"{name}: {held}/{len(claims)} claims hold -> {args.out}/{name}/"
+              + (f" (diverged runs, counted as failed seeds: {diverged.replace(';', ', ')})"
+                 if diverged and diverged != "nan" else ""))
         if held < len(claims):
             failed.append(name)
     if failed:

@@ -19,6 +19,7 @@ from wganbench.data.fixed_fake import parse_fixed_fake
 from wganbench.errors import UserError
 from wganbench.latent import parse_latent
 from wganbench.models import MODELS
+from wganbench.models.mlp import ACTIVATIONS
 from wganbench.objectives import LIPSCHITZ, LOSSES, OBJECTIVES, OPTIMIZERS
 from wganbench.objectives.algorithm import PRECISIONS
 from wganbench.objectives.lipschitz import WeightClipping
@@ -60,6 +61,9 @@ class TrainConfig:
     critic: str | None = _f(None, "critic model", per_dataset=True, choices=MODELS.names)
     width: int | None = _f(None, "hidden units per MLP layer", per_dataset=True)
     depth: int | None = _f(None, "hidden layers per MLP", per_dataset=True)
+    activation: str = _f("relu", "hidden nonlinearity of the toy MLPs: relu (gan_toy.py), elu or "
+                                 "softplus2 = softplus(2x + 2)/2 - 1 (WGAN-GP App. D)",
+                         choices=lambda: list(ACTIVATIONS))
     latent: str | None = _f(None, "noise p(z): 'normal' or 'uniform:LOW:HIGH'", per_dataset=True)
     latent_dim: int | None = _f(None, "noise dimension", per_dataset=True)
     fixed_fake: str | None = _f(None, "train the critic alone against a fixed fake distribution: "
@@ -131,10 +135,16 @@ LR_SCHEDULES = ("constant", "linear")
 STEP_IMPLS = ("fast", "reference")
 
 
+#: fields added after runs were cached: at this value they leave the hash out, so that the runs
+#: (and reproduction stages) made before the field existed keep their hash
+HASH_NEUTRAL_DEFAULTS = {"activation": "relu"}
+
+
 def config_hash(cfg: TrainConfig) -> str:
     """sha256 (first 16 hex digits) of the resolved experiment, seed excluded, so that the runs
     of one experiment over several seeds share a hash."""
-    d = {k: v for k, v in cfg.to_dict().items() if k not in NON_SEMANTIC_FIELDS + ("seed",)}
+    d = {k: v for k, v in cfg.to_dict().items() if k not in NON_SEMANTIC_FIELDS + ("seed",)
+         and not (k in HASH_NEUTRAL_DEFAULTS and v == HASH_NEUTRAL_DEFAULTS[k])}
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -260,6 +270,12 @@ def _validate(c: TrainConfig) -> None:
     for name in ("latent", "out", "data_root", "fixed_fake"):
         v = getattr(c, name)
         _require(v is None or isinstance(v, str), name, v, "must be a string")
+    _require(c.activation in ACTIVATIONS, "activation", c.activation,
+             f"choose from: {', '.join(ACTIVATIONS)}")
+    if c.activation != "relu":  # it sets the MLPs' nonlinearity; other models have their own
+        _require("mlp" in (c.generator, c.critic), "activation", c.activation,
+                 f"applies to the toy MLPs (--generator / --critic mlp), not {c.generator} / "
+                 f"{c.critic}")
     parse_latent(c.latent, c.latent_dim)
     if c.fixed_fake is not None:
         fixed = parse_fixed_fake(c.fixed_fake)

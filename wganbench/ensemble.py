@@ -40,7 +40,7 @@ from wganbench.locking import lock_folder
 from wganbench.models.mlp import MLP
 from wganbench.objectives.algorithm import Objective
 from wganbench.objectives.lipschitz import GradientPenalty, LipschitzMethod
-from wganbench.runfolder import exists_nonempty
+from wganbench.runfolder import check_new_run, exists_nonempty
 from wganbench.runner import (RunResult, Trainer, critic_iterations, open_run, resumable_step,
                               set_learning_rate, timed, train_or_reuse)
 
@@ -85,7 +85,7 @@ def seed_out(cfg: TrainConfig, seed: int) -> str | None:
 def vectorisable(cfg: TrainConfig) -> bool:
     cfg = resolve(cfg)
     generator_ok = cfg.fixed_fake is not None or cfg.generator in VECTORISABLE_MODELS
-    return (generator_ok and cfg.critic in VECTORISABLE_MODELS
+    return (generator_ok and cfg.critic in VECTORISABLE_MODELS and cfg.activation == "relu"
             and cfg.precision == "float32" and not cfg.compile)
 
 
@@ -347,6 +347,8 @@ def train_configs(configs: Sequence[TrainConfig], resume: bool = False) -> list[
     with contextlib.ExitStack() as locks:
         for c in configs:  # every seed's folder, before any is written
             locks.enter_context(lock_folder(c.out))
+            if not resume:
+                check_new_run(Path(c.out))
         opened = [open_run(c, resume, extra_provenance={"seed_ensemble": seeds}) for c in configs]
         trainers = [t for t, _ in opened]
         if len({t.step for t in trainers}) > 1:

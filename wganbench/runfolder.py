@@ -88,6 +88,15 @@ def clear_run_files(out: Path) -> None:
     remove_temp_files(out)
 
 
+def check_new_run(out: Path) -> None:
+    """:func:`prepare_new_run`'s refusals without its clearing (to check several folders
+    before any is touched)."""
+    names = _entries(out)
+    if not names or (out / MARKER).is_file() and not has_checkpoint(out):
+        return
+    prepare_new_run(out)  # raises: a run with a checkpoint, or not ours
+
+
 def prepare_new_run(out: Path) -> None:
     """Check that a new run may start in ``out`` (absent, empty, or a run of ours without a
     checkpoint, which is cleared with a note); otherwise raise a one-line UserError."""

@@ -128,7 +128,8 @@ def build_parts(cfg: TrainConfig, device: torch.device) -> Parts:
     dataset = get_dataset(cfg.dataset)
     torch.manual_seed(derive_seed(cfg.seed, 0, 0))
     ctx = dict(data_shape=dataset.shape, latent_dim=cfg.latent_dim, width=cfg.width,
-               depth=cfg.depth, lipschitz=cfg.lipschitz, value_range=dataset.value_range)
+               depth=cfg.depth, lipschitz=cfg.lipschitz, value_range=dataset.value_range,
+               activation=cfg.activation)
     generator = build_model(cfg.generator, ModelContext("generator", **ctx)).to(device)
     objective = Objective.from_config(cfg)
     critic = objective.lipschitz.prepare_critic(

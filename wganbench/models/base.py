@@ -27,6 +27,8 @@ class ModelContext:
     lipschitz: str = "none"
     #: the data's value range, which picks an image generator's output squashing
     value_range: tuple[float, float] | None = None
+    #: the hidden nonlinearity of the toy MLPs (``--activation``; models/mlp.py ACTIVATIONS)
+    activation: str = "relu"
 
 
 @dataclass(frozen=True)

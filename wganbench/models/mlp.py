@@ -3,27 +3,46 @@
 ``gan_toy.py`` builds G and D as ``ReLULayer`` x 3 (width 512, He-uniform weights) and a final
 linear layer with tflib's default Glorot-uniform weights; all biases start at zero. tflib's
 uniform init has bounds +-std*sqrt(3), which is PyTorch's ``kaiming_uniform_(relu)`` for
-std = sqrt(2/fan_in) and ``xavier_uniform_`` for std = sqrt(2/(fan_in+fan_out)).
+std = sqrt(2/fan_in) and ``xavier_uniform_`` for std = sqrt(2/(fan_in+fan_out)). The other
+nonlinearities (``--activation elu`` / ``softplus2``, WGAN-GP App. D) keep the same init.
 """
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from wganbench.models.base import MODELS, ModelContext, ModelEntry
 
 
+class ShiftedSoftplus(nn.Module):
+    """softplus(2x + 2) / 2 - 1: WGAN-GP App. D's smooth nonlinearity, which trains with the
+    gradient penalty where ELU does not. It tends to x for large x and to -1 for small x."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.softplus(2 * x + 2) / 2 - 1
+
+
+#: hidden nonlinearities of the toy MLPs (``--activation``): the ReLU of ``gan_toy.py``, and
+#: the two of WGAN-GP App. D (ELU fails with the penalty; the shifted softplus works)
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "relu": nn.ReLU, "elu": nn.ELU, "softplus2": ShiftedSoftplus}
+
+
 class MLP(nn.Module):
-    """``depth`` hidden ReLU layers of ``width`` units, then a linear output layer."""
+    """``depth`` hidden layers of ``width`` units (ReLU unless ``activation`` says otherwise),
+    then a linear output layer."""
 
     def __init__(self, in_dim: int, out_dim: int, width: int, depth: int,
-                 out_shape: tuple[int, ...] | None = None) -> None:
+                 out_shape: tuple[int, ...] | None = None, activation: str = "relu") -> None:
         super().__init__()
         layers: list[nn.Module] = []
         d = in_dim
         for _ in range(depth):
-            layers += [nn.Linear(d, width), nn.ReLU()]
+            layers += [nn.Linear(d, width), ACTIVATIONS[activation]()]
             d = width
         layers.append(nn.Linear(d, out_dim))
         self.net = nn.Sequential(*layers)
@@ -48,8 +67,9 @@ def _build_mlp(ctx: ModelContext) -> nn.Module:
     for s in ctx.data_shape:
         dim *= s
     if ctx.role == "generator":
-        return MLP(ctx.latent_dim, dim, ctx.width, ctx.depth, out_shape=ctx.data_shape)
-    return MLP(dim, 1, ctx.width, ctx.depth)
+        return MLP(ctx.latent_dim, dim, ctx.width, ctx.depth, out_shape=ctx.data_shape,
+                   activation=ctx.activation)
+    return MLP(dim, 1, ctx.width, ctx.depth, activation=ctx.activation)
 
 
 class ParallelLinesGenerator(nn.Module):
