@@ -76,3 +76,28 @@ def test_least_squares_estimate_limits():
     half = torch.full((4,), 0.5)
     assert loss.estimate(half, half).item() == pytest.approx(0.0, abs=1e-7)
     assert loss.estimate(torch.ones(4), torch.zeros(4)).item() == pytest.approx(2.0)
+
+
+def test_tf_rmsprop_matches_a_hand_computed_step():
+    """TF1 RMSPropOptimizer: ms starts at 1, decay 0.9, eps inside the root (paper-facts §9.7)."""
+    from wganbench.objectives.optimizers import OPTIMIZERS
+
+    w = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    opt = OPTIMIZERS.get("rmsprop-tf").build([w], 0.01, None, False)
+    lr, expected = 0.01, [1.0, -2.0]
+    ms = [1.0, 1.0]
+    for g in ([2.0, 0.5], [-1.0, 3.0]):
+        w.grad = torch.tensor(g)
+        opt.step()
+        for i in range(2):
+            ms[i] = 0.9 * ms[i] + 0.1 * g[i] ** 2
+            expected[i] -= lr * g[i] / math.sqrt(ms[i] + 1e-10)
+        assert w.detach().tolist() == pytest.approx(expected, rel=1e-6)
+    # PyTorch's RMSprop takes a first step about ten times larger (ms starts at 0, alpha 0.99)
+    v = torch.nn.Parameter(torch.tensor([1.0]))
+    torch_opt = torch.optim.RMSprop([v], lr=lr)
+    v.grad = torch.tensor([2.0])
+    torch_opt.step()
+    assert (1.0 - v.item()) == pytest.approx(10 * lr, rel=1e-3)
+    state = opt.state_dict()  # checkpoints: the accumulator round-trips
+    assert torch.allclose(state["state"][0]["square_avg"], torch.tensor(ms))
