@@ -9,7 +9,7 @@ multi-GB PyTorch install happens once; it is refreshed when ``pyproject.toml`` c
     nox -s bench              training throughput into results/throughput.csv
     nox -s bench-table        the whole committed throughput table (-- --out SCRATCH)
     nox -s benchmarks         the pytest-benchmark suite (pytest benchmarks/)
-    nox -s bench-quality      final-step quality of every objective on the toy sets, over seeds
+    nox -s bench-quality      quality of every objective on the toy sets over training and seeds
 """
 
 from __future__ import annotations
