@@ -69,26 +69,77 @@ def load_script(name: str) -> ModuleType:
     return module
 
 
+def seeds_required(n: int) -> int:
+    """Seeds that must pass for a claim to hold over ``n`` seeds: all of them below 5 seeds,
+    else 80% rounded up (4 of 5, 8 of 10): GAN training is chaotic, one seed may stray."""
+    return n if n < 5 else math.ceil(0.8 * n)
+
+
+#: what a claim's verdict can be (``claims.csv``'s ``verdict`` column)
+VERDICTS = {
+    "holds": "the trained arm passes in enough seeds and every control fails in enough seeds",
+    "not discriminative": "the trained arm passes, but a control passes too: proves nothing",
+    "passes, no control": "the trained arm passes; no control was measured, so it is not "
+                          "counted as holding",
+    "partly": "the trained arm passes in some seeds, fewer than required",
+    "fails": "the trained arm passes in no seed",
+}
+
+
 @dataclass
 class Claim:
+    """One claim of a paper, measured per seed on the trained run and on its controls (the
+    same networks untrained, the arm the paper contrasts, ...). It holds only when the trained
+    value passes the threshold in :func:`seeds_required` of the seeds and every control fails
+    it in as many seeds; a claim whose control passes is "not discriminative"."""
+
     claim: str
     threshold_op: str
     threshold: float
     measured: list[float] = field(default_factory=list)
+    #: control name -> its value for each seed, measured like ``measured``
+    controls: dict[str, list[float]] = field(default_factory=dict)
+    paper: str = ""  # what the paper shows or reports
+    scale: str = ""  # our scale against the paper's
 
     def holds(self, value: float) -> bool:
         return not math.isnan(value) and _OPS[self.threshold_op](value, self.threshold)
 
+    def verdict(self) -> str:
+        n, held = len(self.measured), sum(self.holds(v) for v in self.measured)
+        if held >= seeds_required(n):
+            if not self.controls:
+                return "passes, no control"
+            failing = [len(v) - sum(self.holds(x) for x in v) for v in self.controls.values()]
+            discriminative = all(f >= seeds_required(len(v))
+                                 for f, v in zip(failing, self.controls.values()))
+            return "holds" if discriminative else "not discriminative"
+        return "partly" if held else "fails"
+
     def row(self) -> dict[str, Any]:
+        from wganbench.stats import bootstrap_ci
+
         held = sum(self.holds(v) for v in self.measured)
+        low, high = bootstrap_ci(self.measured)
+        verdict = self.verdict()
+        names = list(self.controls)
         return {
             "claim": self.claim,
             "measured": float(sum(self.measured) / len(self.measured)),
+            "measured_ci_low": low, "measured_ci_high": high,
             "measured_per_seed": ";".join(f"{v:.6g}" for v in self.measured),
             "threshold": f"{self.threshold_op} {self.threshold:g}",
             "seeds_holding": held,
             "seeds_run": len(self.measured),
-            "holds": held == len(self.measured),
+            "seeds_required": seeds_required(len(self.measured)),
+            "control": ";".join(names),
+            "control_measured": ";".join(f"{sum(v) / len(v):.6g}" for v in self.controls.values()),
+            "control_seeds_holding": ";".join(
+                f"{sum(self.holds(x) for x in v)}/{len(v)}" for v in self.controls.values()),
+            "verdict": verdict,
+            "holds": verdict == "holds",
+            "paper": self.paper,
+            "our_scale": self.scale,
         }
 
 
@@ -207,13 +258,30 @@ class Reproduction:
             self._note_divergence(label(s), t)
         return trainers
 
+    def untrained(self, cfg: TrainConfig) -> Trainer:
+        """The control every claim gets: a :class:`Trainer` holding ``cfg``'s networks as
+        initialised from its seed (the trained run's own starting point), clamped once where
+        the Lipschitz method clamps (weight clipping), never trained. Nothing is written."""
+        trainer = Trainer(resolve(cfg.replace(device=self.device, out=str(self.runs_dir / "_untrained"))))
+        with torch.no_grad():
+            lip = trainer.objective.lipschitz
+            lip.before_critic_step(trainer.critic)
+            lip.after_critic_step(trainer.critic)
+        return trainer
+
     # ---- outputs ----------------------------------------------------------------------------
-    def claim(self, claim: str, measured: float, op: str, threshold: float) -> None:
-        """Record one seed's measurement of ``claim``; it holds when ``measured op threshold``."""
+    def claim(self, claim: str, measured: float, op: str, threshold: float, *,
+              controls: dict[str, float] | None = None, paper: str = "", scale: str = "") -> None:
+        """Record one seed's measurement of ``claim`` (it passes when ``measured op
+        threshold``) and, in ``controls``, the same measurement on each control of that seed
+        (e.g. ``{"untrained": ...}``): see :class:`Claim` for when a claim holds."""
         if op not in _OPS:
             raise ValueError(f"unknown comparison {op!r}")
-        entry = self.claims.setdefault(claim, Claim(claim, op, threshold))
+        entry = self.claims.setdefault(claim, Claim(claim, op, threshold, paper=paper,
+                                                    scale=scale))
         entry.measured.append(float(measured))
+        for name, value in (controls or {}).items():
+            entry.controls.setdefault(name, []).append(float(value))
 
     def write_table(self, table: pd.DataFrame) -> None:
         atomic_write_text(self.dir / f"{self.name}.csv", table.to_csv(index=False))
@@ -319,13 +387,58 @@ def check_owned(out: Path, name: str) -> None:
                         f"{name} reproduction; choose another --out or move the folder")
 
 
+#: the sections of OUT/README.md, in order, and what puts a reproduction there
+SECTIONS = (
+    ("Reproduced", "every claim holds over seeds, and its control fails"),
+    ("Partly", "some claims hold over seeds against their controls, others do not"),
+    ("Not yet checked against a control", "claims pass, but no control was measured (or a "
+     "control passes too), so none is counted as holding"),
+    ("Not reproduced at this scale", "no claim passes"),
+)
+
+
+def claim_verdicts(claims: pd.DataFrame) -> list[str]:
+    """Each claim's verdict; claims.csv files written before controls existed have none: a
+    claim of theirs that passed is "passes, no control"."""
+    if "verdict" in claims:
+        return [str(v) for v in claims["verdict"]]
+    return ["passes, no control" if bool(h) else ("partly" if int(k) else "fails")
+            for h, k in zip(claims["holds"], claims["seeds_holding"])]
+
+
+def section_of(verdicts: list[str]) -> str:
+    if verdicts and all(v == "holds" for v in verdicts):
+        return "Reproduced"
+    if any(v == "holds" for v in verdicts):
+        return "Partly"
+    if any(v in ("passes, no control", "not discriminative") for v in verdicts):
+        return "Not yet checked against a control"
+    return "Not reproduced at this scale"
+
+
+def _claim_table(claims: pd.DataFrame, verdicts: list[str]) -> list[str]:
+    lines = ["| claim | measured (mean over seeds, 95% CI) | threshold | seeds passing | "
+             "control: mean (seeds passing) | verdict |", "|---|---|---|---|---|---|"]
+    for (_, row), verdict in zip(claims.iterrows(), verdicts):
+        measured = f"{row['measured']:.4g}"
+        if row.get("measured_ci_low") == row.get("measured_ci_low") and "measured_ci_low" in row:
+            measured += f" [{row['measured_ci_low']:.4g}, {row['measured_ci_high']:.4g}]"
+        control = "none"
+        if isinstance(row.get("control"), str) and row["control"]:
+            control = "; ".join(f"{n}: {float(m):.4g} ({k})" for n, m, k in zip(
+                row["control"].split(";"), str(row["control_measured"]).split(";"),
+                str(row["control_seeds_holding"]).split(";")))
+        mark = verdict if verdict == "holds" else f"**{verdict}**"
+        lines.append(f"| {markdown_escape(row['claim'])} | {measured} | {row['threshold']} | "
+                     f"{row['seeds_holding']}/{row['seeds_run']} | {markdown_escape(control)} | "
+                     f"{mark} |")
+    return lines
+
+
 def write_index(out: Path) -> None:
-    """``OUT/README.md``: one section per reproduction present in ``OUT``: image, caption, claims."""
-    lines = [INDEX_MARKER, INDEX_TITLE, "",
-             "Written by `wganbench reproduce` (`nox -s reproduce-all`); every image, table and claim "
-             "below was produced by the code in this repository. Each folder holds the figure "
-             "(PNG, PDF), every plotted number (`<name>.csv`), the claims (`claims.csv`) and "
-             "provenance (`provenance.json`).", ""]
+    """``OUT/README.md``: the reproductions present in ``OUT``, sorted into :data:`SECTIONS` by
+    their claims' verdicts; each with image, caption, scale, and claims with their controls."""
+    entries: dict[str, list[str]] = {title: [] for title, _ in SECTIONS}
     for name in available():
         d = out / name
         if not (d / "claims.csv").exists():
@@ -335,27 +448,37 @@ def write_index(out: Path) -> None:
             prov = json.loads((d / "provenance.json").read_text())
             claims = pd.read_csv(d / "claims.csv")
             prov["seeds"], prov["runtime_seconds"], prov["device_name"]  # noqa: B018 - present?
+            verdicts = claim_verdicts(claims)
         except (OSError, ValueError, KeyError, TypeError):
-            lines += [f"## {name}: {script.TITLE}", "",
-                      f"*`{name}/claims.csv` or `{name}/provenance.json` is missing or damaged; "
-                      f"run `wganbench reproduce {name}` again.*", ""]
+            entries["Not reproduced at this scale"] += [
+                f"### {name}: {script.TITLE}", "",
+                f"*`{name}/claims.csv` or `{name}/provenance.json` is missing or damaged; "
+                f"run `wganbench reproduce {name}` again.*", ""]
             continue
         scale = "quick (reduced) run" if prov.get("quick") else "default scale"
-        lines += [f"## {name}: {script.TITLE}", "",
-                  f"![{name}]({name}/{name}.png)", "",
-                  " ".join(script.CAPTION.split()), "",
-                  f"*{scale}, seeds {', '.join(str(s) for s in prov['seeds'])}; "
-                  f"{prov['runtime_seconds']} s on {prov['device_name']} "
-                  f"({prov['cpu_threads']} threads); commit {prov['git_commit'][:10]}"
-                  f"{' (dirty)' if prov.get('git_dirty') else ''}.*", "",
-                  "| claim | measured (mean over seeds) | threshold | seeds holding |",
-                  "|---|---|---|---|"]
-        for _, row in claims.iterrows():
-            mark = "yes" if row["holds"] else "**no**"
-            lines.append(f"| {markdown_escape(row['claim'])} | {row['measured']:.4g} | {row['threshold']} | "
-                         f"{row['seeds_holding']}/{row['seeds_run']} ({mark}) |")
+        lines = [f"### {name}: {script.TITLE}", "",
+                 f"![{name}]({name}/{name}.png)", "",
+                 " ".join(script.CAPTION.split()), "",
+                 f"*{scale}, seeds {', '.join(str(s) for s in prov['seeds'])}; "
+                 f"{prov['runtime_seconds']} s on {prov['device_name']} "
+                 f"({prov['cpu_threads']} threads); commit {prov['git_commit'][:10]}"
+                 f"{' (dirty)' if prov.get('git_dirty') else ''}.*", "",
+                 *_claim_table(claims, verdicts)]
         if prov.get("diverged_runs"):
             lines += ["", f"**Diverged runs** (failed seeds, measured as NaN): "
                           f"{', '.join(prov['diverged_runs'])}."]
-        lines.append("")
+        entries[section_of(verdicts)] += lines + [""]
+    lines = [INDEX_MARKER, INDEX_TITLE, "",
+             "Written by `wganbench reproduce` (`nox -s reproduce-all`); every image, table and claim "
+             "below was produced by the code in this repository. Each folder holds the figure "
+             "(PNG, PDF), every plotted number (`<name>.csv`), the claims (`claims.csv`) and "
+             "provenance (`provenance.json`).", "",
+             "A claim *holds* only when the trained arm passes its threshold in enough seeds "
+             "(all below 5 seeds, else 80%) and each of its controls (the same networks "
+             "untrained, the arm the paper contrasts) fails it in as many; a claim whose control "
+             "passes proves nothing and is never counted. Verdicts: "
+             + "; ".join(f"*{k}*: {v}" for k, v in VERDICTS.items()) + ".", ""]
+    for title, meaning in SECTIONS:
+        if entries[title]:
+            lines += [f"## {title}", "", f"*{meaning}.*", "", *entries[title]]
     atomic_write_text(out / "README.md", "\n".join(lines))
