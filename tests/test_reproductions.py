@@ -75,6 +75,7 @@ def test_claim_verdicts():
     assert section_of(["holds", "fails"]) == "Partly"
     assert section_of(["passes, no control", "fails"]) == "Not yet checked against a control"
     assert section_of(["fails", "partly"]) == "Not reproduced at this scale"
+    assert section_of(["holds", "holds"], smoke=True) == "Not reproduced at this scale"
 
 
 def test_reproduction_bad_input(capsys, tmp_path):

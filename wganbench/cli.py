@@ -452,11 +452,6 @@ COMMANDS = {"train": _cmd_train, "reproduce": _cmd_reproduce, "bench-quality": _
             "list": _cmd_list}
 
 
-def _one_line(e: BaseException) -> str:
-    lines = str(e).strip().splitlines()
-    return lines[0] if lines else type(e).__name__
-
-
 def _resource_message(e: BaseException) -> str | None:
     """What ran out, for errors that are the machine's limits rather than bugs; else None."""
     import errno

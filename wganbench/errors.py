@@ -9,6 +9,12 @@ class UserError(ValueError):
     """Bad input: the message names the bad value and what is allowed, in one line."""
 
 
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message (or its type's name), for one-line errors."""
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
+
+
 class Diverged(RuntimeError):
     """Training produced a non-finite (or runaway) loss or parameter.
 

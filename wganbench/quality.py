@@ -229,7 +229,7 @@ def bench_quality(q: QualityConfig) -> pd.DataFrame:
     if "fid_protocol" in runs:
         summary = summary.merge(runs.groupby(key, sort=False)["fid_protocol"].first()
                                 .reset_index(), on=key, how="left")
-    times = time_to_quality(runs, q)
+    times = time_to_quality(runs)
     for table in (summary, runs, times):
         for k in ("device_name", "cpu_threads", "torch_version", "git_commit", "git_dirty"):
             table[k] = prov[k]
@@ -248,7 +248,7 @@ def bench_quality(q: QualityConfig) -> pd.DataFrame:
     return summary
 
 
-def time_to_quality(runs: pd.DataFrame, q: QualityConfig) -> pd.DataFrame:
+def time_to_quality(runs: pd.DataFrame) -> pd.DataFrame:
     """Per row x dataset with an exact W1: the stated threshold, how many seeds reach it (W1 at
     or below it at some checkpoint), the median first such checkpoint over those seeds, and
     the wall-clock per run to get there."""

@@ -393,7 +393,8 @@ SECTIONS = (
     ("Partly", "some claims hold over seeds against their controls, others do not"),
     ("Not yet checked against a control", "claims pass, but no control was measured (or a "
      "control passes too), so none is counted as holding"),
-    ("Not reproduced at this scale", "no claim passes"),
+    ("Not reproduced at this scale", "no claim passes, or the committed run is a quick (smoke) "
+     "run or came from uncommitted code"),
 )
 
 
@@ -406,7 +407,11 @@ def claim_verdicts(claims: pd.DataFrame) -> list[str]:
             for h, k in zip(claims["holds"], claims["seeds_holding"])]
 
 
-def section_of(verdicts: list[str]) -> str:
+def section_of(verdicts: list[str], smoke: bool = False) -> str:
+    """The section of a reproduction. ``smoke``: its results come from a ``--quick`` run or
+    from uncommitted code, which are not results whatever their claims say."""
+    if smoke:
+        return "Not reproduced at this scale"
     if verdicts and all(v == "holds" for v in verdicts):
         return "Reproduced"
     if any(v == "holds" for v in verdicts):
@@ -467,7 +472,8 @@ def write_index(out: Path) -> None:
         if prov.get("diverged_runs"):
             lines += ["", f"**Diverged runs** (failed seeds, measured as NaN): "
                           f"{', '.join(prov['diverged_runs'])}."]
-        entries[section_of(verdicts)] += lines + [""]
+        smoke = bool(prov.get("quick")) or bool(prov.get("git_dirty"))
+        entries[section_of(verdicts, smoke)] += lines + [""]
     lines = [INDEX_MARKER, INDEX_TITLE, "",
              "Written by `wganbench reproduce` (`nox -s reproduce-all`); every image, table and claim "
              "below was produced by the code in this repository. Each folder holds the figure "

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from wganbench.errors import UserError
+from wganbench.errors import UserError, first_line
 from wganbench.locking import FOLDER_LOCK
 
 MARKER = ".wganbench-run"
@@ -125,16 +125,11 @@ def read_config_dict(out: Path) -> dict:
         raise UserError(f"--resume: {str(path)!r} is missing; the run cannot be continued "
                         "without its configuration") from None
     except (OSError, ValueError) as e:
-        raise UserError(f"--resume: {str(path)!r} is not readable JSON ({_first_line(e)})") from None
+        raise UserError(f"--resume: {str(path)!r} is not readable JSON ({first_line(e)})") from None
     if not isinstance(data, dict):
         raise UserError(f"--resume: {str(path)!r} holds a JSON {type(data).__name__}, not the "
                         "object of settings wganbench writes")
     return data
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
 
 
 def exists_nonempty(path: str | os.PathLike) -> bool:

@@ -37,7 +37,7 @@ from wganbench import distributed, provenance
 from wganbench.config import RESUMABLE_FIELDS, TrainConfig, config_hash, resolve
 from wganbench.data import DataOptions, get_dataset
 from wganbench.data.fixed_fake import parse_fixed_fake
-from wganbench.errors import Diverged, UserError
+from wganbench.errors import Diverged, UserError, first_line
 from wganbench.latent import parse_latent
 from wganbench.metrics.ot import exact_w1
 from wganbench.models import ModelContext, build_model, preserved_buffers
@@ -506,7 +506,7 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str,
         raise UserError(f"no checkpoint at {str(path)!r}") from None
     except Exception as e:  # noqa: BLE001 - truncated, random bytes, empty, a foreign pickle
         raise UserError(f"{str(path)!r} is damaged or not a wganbench checkpoint "
-                        f"({runfolder._first_line(e)})") from None
+                        f"({first_line(e)})") from None
     if not isinstance(state, dict) or "step" not in state:
         raise UserError(f"{str(path)!r} is not a wganbench checkpoint (no step in it)")
     return state
@@ -521,7 +521,7 @@ def restore(trainer: "Trainer", state: dict[str, Any], path: Path) -> None:
         raise
     except (KeyError, RuntimeError, ValueError, TypeError, IndexError) as e:
         raise UserError(f"{str(path)!r} does not fit this run's configuration "
-                        f"({runfolder._first_line(e)})") from None
+                        f"({first_line(e)})") from None
 
 
 def config_for_resume(out: str | os.PathLike, given: dict[str, Any]) -> TrainConfig:
@@ -542,7 +542,7 @@ def config_for_resume(out: str | os.PathLike, given: dict[str, Any]) -> TrainCon
         raise UserError(f"--resume: {str(out / 'config.json')!r}: {e}") from None
     except TypeError as e:  # a field of the wrong type, caught before validation could
         raise UserError(f"--resume: {str(out / 'config.json')!r} holds a setting of the wrong "
-                        f"type ({runfolder._first_line(e)})") from None
+                        f"type ({first_line(e)})") from None
     for name in saved.to_dict():
         if name in RESUMABLE_FIELDS:
             continue
@@ -599,7 +599,7 @@ def _read_provenance(path: Path, fallback: dict[str, Any]) -> dict[str, Any]:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as e:
         raise UserError(f"--resume: {str(path)!r} is not readable JSON "
-                        f"({runfolder._first_line(e)}); repair or remove it to resume") from None
+                        f"({first_line(e)}); repair or remove it to resume") from None
     if not isinstance(data, dict):
         raise UserError(f"--resume: {str(path)!r} holds a JSON {type(data).__name__}, not "
                         "wganbench's provenance record; repair or remove it to resume")
@@ -672,7 +672,7 @@ def _resume_log(log: CsvLog, step: int) -> None:
     try:
         log.truncate_after(step)
     except (ValueError, KeyError, TypeError, csv.Error) as e:
-        raise UserError(f"--resume: {str(log.path)!r} is damaged ({runfolder._first_line(e)}); "
+        raise UserError(f"--resume: {str(log.path)!r} is damaged ({first_line(e)}); "
                         "move it away to resume without its rows") from None
 
 

@@ -17,7 +17,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from wganbench.errors import UserError
+from wganbench.errors import UserError, first_line
 
 FORMATS = ("markdown", "latex", "csv")
 _LOWER_IS_BETTER = re.compile(r"(fid|kid|w1|error|loss|time|seconds|memory|distance)", re.I)
@@ -87,7 +87,7 @@ def protocol_caption(csv_path: Path) -> str:
             raise ValueError(f"a JSON {type(prov).__name__}, not an object")
     except (OSError, ValueError) as e:
         raise UserError(f"{str(prov_path)!r} beside the CSV is not a provenance record "
-                        f"({(str(e).splitlines() or [type(e).__name__])[0]}); pass --caption "
+                        f"({first_line(e)}); pass --caption "
                         "to do without it") from None
     parts = [f"{prov.get('device_name', '?')} ({prov.get('cpu_threads', '?')} threads)",
              f"torch {prov.get('torch_version', '?')}",
@@ -173,7 +173,6 @@ def render_file(path: str | Path, fmt: str, caption: str | None = None,
             warnings.simplefilter("ignore")
             df = pd.read_csv(path)
     except (OSError, ValueError) as e:
-        detail = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise UserError(f"{str(path)!r}: cannot read it as a CSV ({detail})") from None
+        raise UserError(f"{str(path)!r}: cannot read it as a CSV ({first_line(e)})") from None
     df = select(df, columns, where)
     return render(df, fmt, protocol_caption(path) if caption is None else caption, best)

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from wganbench.data.base import DATASETS, DataOptions, DatasetSpec, Sampler
-from wganbench.errors import UserError
+from wganbench.errors import UserError, first_line
 
 #: environment variable naming the default --data-root
 DATA_ROOT_ENV = "WGANBENCH_DATA"
@@ -140,7 +140,7 @@ def _mnist(opts: DataOptions) -> torch.Tensor:
 
 
 def _damaged(cls_name: str, folder: Path, e: BaseException) -> UserError:
-    detail = (str(e).strip().splitlines() or [type(e).__name__])[0][:120]
+    detail = first_line(e)[:120]
     return UserError(f"{cls_name} files in {str(folder)!r} are damaged ({type(e).__name__}"
                      f"{': ' + detail if detail and detail != type(e).__name__ else ''}); "
                      "delete them and fetch them again (--download)")

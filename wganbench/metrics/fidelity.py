@@ -38,7 +38,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from wganbench.errors import UserError
+from wganbench.errors import UserError, first_line
 from wganbench.registry import Registry
 
 METRICS = ("fid", "kid", "is")
@@ -352,7 +352,7 @@ def load_run_generator(run_dir: str | Path, device: str = "cpu"):
         g.load_state_dict(state["generator"])
     except (KeyError, RuntimeError) as e:
         raise UserError(f"{str(run_dir / CHECKPOINT)!r} does not fit the run's configuration "
-                        f"({(str(e).strip().splitlines() or [type(e).__name__])[0]})") from None
+                        f"({first_line(e)})") from None
     return g, cfg, int(state["step"])
 
 

@@ -60,16 +60,16 @@ def couples_batch(critic: nn.Module) -> bool:
 PRECISIONS = ("float32", "bf16")
 
 
-@functools.lru_cache(maxsize=None)
-def bf16_conv_double_backward_ok(device_type: str) -> bool:
-    """Whether this device's PyTorch differentiates a 3x3 convolution twice correctly under
-    bfloat16 autocast (what the *reference* gradient penalty does on a conv critic).
-
-    On an Intel Xeon with AMX (PyTorch 2.14.1, CPU) it does not: the penalty's weight gradients
-    come out about 4x too small (norm ratio 0.23 against float32, cosine 0.96 on this probe;
-    0.74 over a ResNet critic), while 1x1 convolutions, linear layers and wganbench's fast
-    penalty (explicit ``conv_transpose2d``, no double backward) are right. The probe: one
-    4 -> 8 channel 3x3 convolution on 8 x 8 inputs, penalty weight gradient in bf16 vs float32."""
+def bf16_conv_double_backward_check(device_type: str) -> tuple[float, float]:
+    """(norm ratio, cosine) of the reference penalty's weight gradient through one 3x3
+    convolution (4 -> 8 channels, 8 x 8 inputs) under bfloat16 autocast against float32: what
+    the *reference* gradient penalty does on a conv critic. Both are ~1 where PyTorch
+    differentiates bfloat16 convolutions twice correctly. See the values on a machine with
+    ``python -c "from wganbench.objectives.algorithm import bf16_conv_double_backward_check as
+    c; print(c('cpu'))"``: on this round's Intel Xeon with AMX (PyTorch 2.14.1) the ratio is far
+    below 1 (the weight gradients come out several times too small), while 1x1 convolutions,
+    linear layers and wganbench's fast penalty (explicit ``conv_transpose2d``, no double
+    backward) are right."""
     gen = torch.Generator().manual_seed(0)
     conv = nn.Conv2d(4, 8, 3, padding=1).to(device_type)
     x = torch.randn(8, 4, 8, 8, generator=gen).to(device_type)
@@ -82,8 +82,14 @@ def bf16_conv_double_backward_ok(device_type: str) -> bool:
         pen = (g.flatten(1).norm(dim=1) - 1).pow(2).mean()
         grads.append(torch.autograd.grad(pen, conv.weight)[0].flatten().float())
     ref, low = grads
-    ratio = float(low.norm() / ref.norm())
-    cosine = float(ref @ low / (ref.norm() * low.norm()))
+    return float(low.norm() / ref.norm()), float(ref @ low / (ref.norm() * low.norm()))
+
+
+@functools.lru_cache(maxsize=None)
+def bf16_conv_double_backward_ok(device_type: str) -> bool:
+    """Whether :func:`bf16_conv_double_backward_check` finds the ratio within 10% of 1 and the
+    cosine above 0.99."""
+    ratio, cosine = bf16_conv_double_backward_check(device_type)
     return 0.9 < ratio < 1.1 and cosine > 0.99
 
 
