@@ -14,7 +14,18 @@ penalty with Adam 1e-4 (0.5, 0.9) and lambda 10; 100 generator iterations (``--q
 batch 64).
 The norm is taken over the whole batch (64 real + 64 fake samples through the critic, as
 [NN]'s ``tf.gradients``) of d(E f(fake) - E f(real)) / d(post-ReLU activation); the penalty term
-is left out of the loss here, so all four critics are measured on the same quantity.
+is left out of the loss here, so all five critics are measured on the same quantity.
+Clipping uses TF1's RMSprop (``--optimizer rmsprop-tf``): the figure came from the authors'
+TensorFlow code ([NN], paper-facts §4, §9.7).
+
+Controls, per seed (5 seeds, ``DEFAULT_SEEDS``): every critic untrained (its seed's
+He-uniform initialisation, clamped once at its c for clipping); the trained arms the paper
+contrasts (gradient penalty against clipping and back); and an unconstrained critic (the
+Wasserstein loss with no Lipschitz term, Adam (0.5, 0.9)), which says whether the penalty
+rather than training itself keeps the norms flat. A clamped initialisation at c = 0.01 already
+shrinks every layer's gradient (each weight +-c, so a layer multiplies norms by about
+c sqrt(512) = 0.23): the vanishing claims may hold untrained, and are then reported as not
+discriminative. The claims' thresholds are those of earlier versions, unchanged.
 """
 
 import copy
@@ -31,15 +42,21 @@ CAPTION = """Norm (log10) of the gradient of the critic's Wasserstein loss with 
 activations of each layer of a 12-layer ReLU critic on Swiss Roll, from the output (13) back to
 the first layer (1). Weight clipping makes gradients explode (c = 0.1) or vanish (c = 0.01,
 0.001) exponentially with depth; the gradient penalty keeps them within an order of
-magnitude."""
+magnitude. Right: the same critics untrained (clamped once for clipping), the control.
+Grey: an unconstrained critic (no clipping, no penalty), the penalty's control."""
 
 DEPTH, WIDTH, MEASURE_BATCH = 12, 512, 64
 METHODS = {
-    "c = 0.1": dict(objective="wgan-clip", clip=0.1),
-    "c = 0.01": dict(objective="wgan-clip", clip=0.01),
-    "c = 0.001": dict(objective="wgan-clip", clip=0.001),
+    "c = 0.1": dict(objective="wgan-clip", clip=0.1, optimizer="rmsprop-tf"),
+    "c = 0.01": dict(objective="wgan-clip", clip=0.01, optimizer="rmsprop-tf"),
+    "c = 0.001": dict(objective="wgan-clip", clip=0.001, optimizer="rmsprop-tf"),
     "gradient penalty": dict(objective="wgan-gp", betas=(0.5, 0.9)),
+    "no constraint": dict(objective="wgan-gp", betas=(0.5, 0.9), lipschitz="none"),
 }
+LABELS = {"c = 0.1": "clip0.1", "c = 0.01": "clip0.01", "c = 0.001": "clip0.001",
+          "gradient penalty": "gp", "no constraint": "unconstrained"}
+DEFAULT_SEEDS = 5
+SCALE = "100 generator iterations, batch 256; the paper's length is not stated"
 
 
 def config(method: str, seed: int, quick: bool) -> TrainConfig:
@@ -69,7 +86,28 @@ def layer_gradient_norms(critic, real, fake) -> list[float]:
 
 
 def label(method: str, seed: int) -> str:
-    return f"{METHODS[method]['objective']}_{method.split()[-1]}_seed{seed}"
+    return f"{LABELS[method]}_seed{seed}"
+
+
+def statistics(log10: np.ndarray) -> dict[str, float]:
+    """growth: log10 norm at the first hidden layer minus at the last (> 0: grows going back);
+    spread: max - min of log10 norm over layers 1-13."""
+    return {"growth": float(log10[0] - log10[DEPTH - 1]),
+            "spread": float(log10.max() - log10.min())}
+
+
+#: (method, claim, statistic, op, threshold, contrasting trained arms, paper)
+CLAIMS = [
+    ("c = 0.1", "c = 0.1 grows going back (explodes): log10 norm at layer 1 minus at layer 12",
+     "growth", ">=", 0.5, ("gradient penalty", "no constraint"), "explodes exponentially"),
+    ("c = 0.01", "c = 0.01 vanishes: log10 norm at layer 1 minus at layer 12", "growth", "<=",
+     -1.0, ("gradient penalty", "no constraint"), "vanishes exponentially"),
+    ("c = 0.001", "c = 0.001 vanishes: log10 norm at layer 1 minus at layer 12", "growth", "<=",
+     -1.0, ("gradient penalty", "no constraint"), "vanishes exponentially"),
+    ("gradient penalty", "gradient penalty: spread (max - min) of log10 norm over layers 1-13",
+     "spread", "<=", 1.0, ("c = 0.01", "no constraint"),
+     "stays flat near 10^0 (within an order of magnitude)"),
+]
 
 
 def run(ctx):
@@ -77,44 +115,53 @@ def run(ctx):
         ctx.train_seeds(lambda s, method=method: label(method, s), config(method, 0, ctx.quick))
     rows = []
     for seed in ctx.seeds:
+        stats, untrained = {}, {}
         for method in METHODS:
-            trainer = ctx.train(label(method, seed), config(method, seed, ctx.quick))
-            rng = torch.Generator().manual_seed(seed)
-            real = trainer.sampler.sample_eval(MEASURE_BATCH, rng)
-            fake = trainer.generate(MEASURE_BATCH, rng)
-            norms = layer_gradient_norms(trainer.critic, real, fake)
-            log10 = np.log10(norms)
-            for layer, value in enumerate(log10, start=1):
-                rows.append({"seed": seed, "method": method, "layer": layer, "log10_grad_norm": value})
-            growth = log10[0] - log10[DEPTH - 1]  # first hidden layer vs last hidden layer
-            if method == "c = 0.1":
-                ctx.claim("c = 0.1 grows going back (explodes): log10 norm at layer 1 minus at "
-                          "layer 12", growth, ">=", 0.5)
-            elif method.startswith("c ="):
-                ctx.claim(f"{method} vanishes: log10 norm at layer 1 minus at layer 12", growth, "<=", -1.0)
-            else:
-                ctx.claim("gradient penalty: spread (max - min) of log10 norm over layers 1-13",
-                          log10.max() - log10.min(), "<=", 1.0)
+            cfg = config(method, seed, ctx.quick)
+            for state, trainer in (("trained", ctx.train(label(method, seed), cfg)),
+                                   ("untrained", ctx.untrained(cfg))):
+                rng = torch.Generator().manual_seed(seed)
+                real = trainer.sampler.sample_eval(MEASURE_BATCH, rng)
+                fake = trainer.generate(MEASURE_BATCH, rng)
+                log10 = np.log10(layer_gradient_norms(trainer.critic, real, fake))
+                (stats if state == "trained" else untrained)[method] = statistics(log10)
+                for layer, value in enumerate(log10, start=1):
+                    rows.append({"seed": seed, "method": method, "state": state,
+                                 "layer": layer, "log10_grad_norm": value})
+        for method, claim, key, op, threshold, contrasts, paper in CLAIMS:
+            controls = {"untrained": untrained[method][key]}
+            controls.update({f"trained {m}": stats[m][key] for m in contrasts})
+            ctx.claim(claim, stats[method][key], op, threshold, controls=controls, paper=paper,
+                      scale=SCALE)
     table = pd.DataFrame(rows)
     ctx.write_table(table)
     ctx.save_figure(plot(table, ctx.seeds))
 
 
 def plot(table, seeds):
-    fig, ax = plt.subplots(figsize=(4.6, 3.4))
-    for method, color in zip(METHODS, ("tab:red", "tab:green", "tab:blue", "tab:purple")):
-        values = table[table.method == method].pivot(index="layer", columns="seed",
-                                                     values="log10_grad_norm")
-        ax.plot(values.index, values.mean(axis=1), marker="o", ms=3, color=color,
-                label=f"Weight clipping ({method})" if method.startswith("c") else "Gradient penalty")
-        if len(seeds) > 1:
-            ax.fill_between(values.index, values.min(axis=1), values.max(axis=1), color=color,
-                            alpha=0.2, lw=0)
+    fig, axes = plt.subplots(1, 2, figsize=(8.6, 3.4), sharey=True)
+    colors = ("tab:red", "tab:green", "tab:blue", "tab:purple", "tab:gray")
+    names = {"gradient penalty": "Gradient penalty", "no constraint": "No constraint (control)"}
+    for ax, state in zip(axes, ("trained", "untrained")):
+        for method, color in zip(METHODS, colors):
+            values = table[(table.method == method) & (table.state == state)].pivot(
+                index="layer", columns="seed", values="log10_grad_norm")
+            ax.plot(values.index, values.mean(axis=1), marker="o", ms=3, color=color,
+                    label=names.get(method, f"Weight clipping ({method})"))
+            if len(seeds) > 1:
+                ax.fill_between(values.index, values.min(axis=1), values.max(axis=1),
+                                color=color, alpha=0.2, lw=0)
+        _axes(ax, state, seeds)
+    axes[0].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def _axes(ax, state, seeds):
     ax.set_xlim(DEPTH + 1.3, 0.7)  # moving back through the network, as in the paper
     ax.set_xticks([13, 10, 7, 4, 1])
     ax.set_xlabel("Discriminator layer")
-    ax.set_ylabel("Gradient norm (log10)")
+    if state == "trained":
+        ax.set_ylabel("Gradient norm (log10)")
     seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"mean and range over {len(seeds)} seeds"
-    ax.set_title(f"Gradient norms by layer, Swiss Roll ({seed_text})", fontsize=9)
-    ax.legend(fontsize=7, frameon=False)
-    return fig
+    ax.set_title(f"{state.capitalize()} critics, Swiss Roll ({seed_text})", fontsize=9)

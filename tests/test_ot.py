@@ -35,3 +35,23 @@ def test_unequal_sample_sizes():
     x = np.zeros((3, 2))
     y = np.array([[1.0, 0.0], [0.0, 2.0]])
     assert exact_w1(x, y) == pytest.approx(1.5)
+
+
+def test_kantorovich_potential_is_an_optimal_critic():
+    """WGAN eq. 2: the potential is 1-Lipschitz and its mean difference is the exact W1 (it is
+    not unique, so only these properties are checked)."""
+    from wganbench.metrics.ot import KantorovichPotential
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 2, generator=g)
+    y = 0.5 * torch.randn(150, 2, generator=g) + torch.tensor([3.0, 0.0])
+    potential = KantorovichPotential(x, y)
+    assert potential.w1 == pytest.approx(exact_w1(x, y), rel=1e-9)
+    fx, fy = potential(x), potential(y)
+    assert fx.mean() - fy.mean() == pytest.approx(exact_w1(x, y), rel=1e-9)
+    points = torch.cat([x, y, torch.randn(100, 2, generator=g) * 4])
+    f = potential(points, chunk=37)  # chunking does not change the values
+    assert np.allclose(f, potential(points))
+    dist = torch.cdist(points.double(), points.double()).numpy()
+    diff = np.abs(f[:, None] - f[None, :])
+    assert (diff <= dist + 1e-9).all()

@@ -5,11 +5,27 @@ never require a trained claim to hold at quick scale."""
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from wganbench.cli import main
 from wganbench.reproduce import VERDICTS, Claim, available, in_all, section_of, seeds_required
+
+
+#: claims (by their start) whose untrained control fails in every seed by construction, whatever
+#: training did: the check that each reproduction's claims are measured on its controls
+FAIL_UNTRAINED = {
+    "figure1": ["GAN discriminator: D(x) on the real mode"],
+    "parallel-lines": ["discriminator JS estimate near log 2 for theta != 0: min"],
+    "gradient-norms": ["c = 0.1 grows"],
+    "weight-histograms": ["gradient penalty: fraction of hidden weights outside",
+                          "gradient penalty: mean excess kurtosis",
+                          "clipping: fraction within 1% of +-c, trained minus"],
+    "value-surfaces": ["8gaussians, gradient penalty: Spearman"],
+    "em-vs-quality": [],
+    "gaussian-1d": ["GAN: ends closer", "WGAN-clip: ends closer"],
+}
 
 
 #: the image reproductions (need MNIST; IN_ALL = False) are run at a tiny scale on a built MNIST
@@ -32,6 +48,12 @@ def test_quick_reproduction_writes_claims_with_verdicts(tmp_path, name):
     assert (claims.holds == (claims.verdict == "holds")).all()
     # no claim without a control is counted as holding
     assert not ((claims.control == "") & claims.holds).any()
+    # every claim is measured on the same networks untrained, its first control
+    assert all(c.split(";")[0].startswith("untrained") for c in claims.control), name
+    for start in FAIL_UNTRAINED[name]:
+        rows = claims[claims.claim.str.startswith(start)]
+        assert len(rows) == 1, start
+        assert str(rows.control_seeds_holding.iloc[0]).split(";")[0] == "0/1", start
     assert (d / "provenance.json").exists()
     index = (tmp_path / "README.md").read_text()
     assert f"### {name}:" in index and f"{name}/{name}.png" in index
@@ -125,3 +147,20 @@ def test_staged_runs_are_reused_stage_by_stage(tmp_path, monkeypatch):
         assert step == step_again
         for p, q in zip(params, params_again):
             torch.testing.assert_close(p, q, rtol=0, atol=0)
+
+
+def test_em_vs_quality_permutation_test():
+    """The one-sided permutation p-value of em-vs-quality: small for a monotone relation, near
+    1 for a reversed one, uniform-ish for noise, NaN for too few points."""
+    from wganbench.reproduce import load_script
+
+    script = load_script("em-vs-quality")
+    x = np.arange(20.0)
+    assert script.permutation_p(x, x, 0) == pytest.approx(1 / (1 + script.PERMUTATIONS))
+    assert script.permutation_p(x, -x, 0) == pytest.approx(1.0)
+    rng = np.random.default_rng(1)
+    ps = [script.permutation_p(rng.normal(size=20), rng.normal(size=20), s) for s in range(40)]
+    assert 0.2 < np.mean(ps) < 0.8
+    assert math.isnan(script.permutation_p([1.0, 2.0], [1.0, 2.0], 0))
+    stats = script.statistics([3.0, 2.0, 1.5, 1.0], [2.0, 1.0, 0.9, 0.5], 0)
+    assert stats["levels"] == pytest.approx(1.0)
