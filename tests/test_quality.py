@@ -80,3 +80,25 @@ def test_bench_quality_reads_mnist_by_fid_and_kid(tmp_path, monkeypatch):
     row = summary.iloc[0]
     assert row.fid_ci_low <= row.fid_mean <= row.fid_ci_high
     assert "mnist-lenet" in row.fid_protocol and "500 generated vs 500 test" in row.fid_protocol
+
+
+def test_evaluation_reads_the_runs_own_final_evaluation(tmp_path):
+    """bench-quality reads the exact W1 a run computed at its last step instead of solving the
+    transport problem again; the values are those a fresh evaluation gives (same seeded
+    samples), for ensemble members as for single runs."""
+    from wganbench.config import TrainConfig, resolve
+    from wganbench.ensemble import train_or_reuse_seeds
+    from wganbench.quality import _logged_evaluation, evaluate
+
+    configs = [resolve(TrainConfig(objective="wgan-gp", dataset="8gaussians", steps=6, seed=s,
+                                   width=16, eval_samples=200, eval_every=6, log_every=3,
+                                   progress=False, device="cpu", out=str(tmp_path / f"s{s}")))
+               for s in range(2)]
+    for trainer in train_or_reuse_seeds(configs):
+        assert _logged_evaluation(trainer) is not None
+        logged = evaluate(trainer, "8gaussians")
+        trainer._last_eval = None  # as a reloaded run: evaluated afresh
+        assert _logged_evaluation(trainer) is None
+        fresh = evaluate(trainer, "8gaussians")
+        assert logged == fresh
+        assert not math.isnan(logged["w1"]) and not math.isnan(logged["modes_covered"])

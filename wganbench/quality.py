@@ -142,14 +142,36 @@ def w1_threshold(dataset: str, n: int, repeats: int = 5) -> float:
     return 2 * float(np.median(values))
 
 
+def _logged_evaluation(trainer) -> tuple[float, float] | None:
+    """(exact W1, critic estimate) of the evaluation the run itself made at its final step (the
+    runner evaluates at the end of every run), when this trainer still holds its samples: just
+    trained, not reloaded. The runner draws them from a generator seeded by (seed, step), so
+    they are the samples :meth:`Trainer.diagnostics` would draw again; reading them back
+    saves a second exact transport problem per checkpoint."""
+    if trainer._last_eval is None or trainer.step == 0:
+        return None
+    try:
+        metrics = pd.read_csv(trainer.out / "metrics.csv")
+    except (OSError, ValueError):
+        return None
+    rows = metrics[(metrics["step"] == trainer.step) & metrics["w_estimate_eval"].notna()]
+    if rows.empty:
+        return None
+    return float(rows["w1"].iloc[-1]), float(rows["w_estimate_eval"].iloc[-1])
+
+
 def evaluate(trainer, dataset: str) -> dict[str, Any]:
     """The metrics of one run at its current step (diverged: every value NaN)."""
     nan = math.nan
     out: dict[str, Any] = {"w1": nan, "w_estimate": nan, **dict.fromkeys(SAMPLE_METRICS, nan)}
     if trainer.diverged is not None:
         return out
-    diag = trainer.diagnostics(with_w1=True)  # the run's own evaluation samples at this step
-    out["w1"], out["w_estimate"] = diag["w1"], diag["w_estimate_eval"]
+    logged = _logged_evaluation(trainer)
+    if logged is not None:  # the run evaluated itself at this step: the same samples, no rerun
+        out["w1"], out["w_estimate"] = logged
+    else:
+        diag = trainer.diagnostics(with_w1=True)  # the run's own evaluation samples at this step
+        out["w1"], out["w_estimate"] = diag["w1"], diag["w_estimate_eval"]
     if dataset not in IMAGE_DATASETS:
         _, fake = trainer._last_eval
         out.update({k: v for k, v in sample_quality(dataset, fake).items() if k in SAMPLE_METRICS})
