@@ -29,8 +29,7 @@ Settings (``gan_toy.py`` with ``FIXED_GENERATOR``, paper-facts §4): critic MLP 
 ReLU, He init (width 64 with ``--quick``); 5 critic updates per iteration, 1000 iterations
 (5000 critic updates; 40 quick) where the paper's code runs 100k, on batches of 64 where
 ``gan_toy.py`` has 256: the most updates that fit our budget for 5 seeds x 3 data sets x 2
-methods (about 30 minutes on one core; at batch 256 the same updates take about four times
-as long); clipping: TF1's RMSprop (``rmsprop-tf``, as
+methods (at batch 256 the same updates cost about four times as much); clipping: TF1's RMSprop (``rmsprop-tf``, as
 ``gan_toy.py``) 5e-5, c = 0.01; penalty: Adam 1e-4, betas (0.5, 0.9) as ``gan_toy.py``, with
 the paper's lambda = 10 (the public ``gan_toy.py`` has 0.1). Contours as ``gan_toy.py``:
 128 x 128 grid on [-3, 3]^2, matplotlib's default levels, real samples as orange '+'.
