@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "reproductions"
 #: the order of the sections in results/README.md
 ORDER = ("figure1", "parallel-lines", "value-surfaces", "gradient-norms", "weight-histograms",
-         "em-vs-quality", "gaussian-1d", "mnist", "critic-overfitting")
+         "em-vs-quality", "gaussian-1d", "wgan-optimizers", "gp-one-sided", "gp-activation",
+         "mnist", "critic-overfitting")
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -101,6 +102,9 @@ class Claim:
     controls: dict[str, list[float]] = field(default_factory=dict)
     paper: str = ""  # what the paper shows or reports
     scale: str = ""  # our scale against the paper's
+    #: 0 for a claim measured per seed; N for one test over N seeds (e.g. a rank test between
+    #: two arms), measured once and holding when that one value passes and its controls fail
+    over_seeds: int = 0
 
     def holds(self, value: float) -> bool:
         return not math.isnan(value) and _OPS[self.threshold_op](value, self.threshold)
@@ -140,6 +144,9 @@ class Claim:
             "holds": verdict == "holds",
             "paper": self.paper,
             "our_scale": self.scale,
+            # only claims measured as one test over seeds carry this column
+            **({"measured_over": f"one test over {self.over_seeds} seeds"}
+               if self.over_seeds else {}),
         }
 
 
@@ -282,6 +289,19 @@ class Reproduction:
         entry.measured.append(float(measured))
         for name, value in (controls or {}).items():
             entry.controls.setdefault(name, []).append(float(value))
+
+    def claim_over_seeds(self, claim: str, measured: float, op: str, threshold: float, *,
+                         controls: dict[str, float], paper: str = "", scale: str = "") -> None:
+        """Record a claim measured once over all seeds (a test comparing two arms' seeds, e.g.
+        a rank test's p-value), with each control measured the same way: it holds when the
+        value passes and every control fails. Call it once, after the seeds' runs."""
+        if op not in _OPS:
+            raise ValueError(f"unknown comparison {op!r}")
+        if claim in self.claims:
+            raise ValueError(f"claim {claim!r} recorded twice")
+        self.claims[claim] = Claim(claim, op, threshold, [float(measured)],
+                                   {k: [float(v)] for k, v in controls.items()}, paper=paper,
+                                   scale=scale, over_seeds=len(self.seeds))
 
     def write_table(self, table: pd.DataFrame) -> None:
         atomic_write_text(self.dir / f"{self.name}.csv", table.to_csv(index=False))
@@ -434,10 +454,24 @@ def _claim_table(claims: pd.DataFrame, verdicts: list[str]) -> list[str]:
                 row["control"].split(";"), str(row["control_measured"]).split(";"),
                 str(row["control_seeds_holding"]).split(";")))
         mark = verdict if verdict == "holds" else f"**{verdict}**"
+        seeds = f"{row['seeds_holding']}/{row['seeds_run']}"
+        if isinstance(row.get("measured_over"), str):  # one test over all seeds
+            seeds = f"{'passes' if row['seeds_holding'] else 'fails'} ({row['measured_over']})"
         lines.append(f"| {markdown_escape(row['claim'])} | {measured} | {row['threshold']} | "
-                     f"{row['seeds_holding']}/{row['seeds_run']} | {markdown_escape(control)} | "
-                     f"{mark} |")
+                     f"{seeds} | {markdown_escape(control)} | {mark} |")
     return lines
+
+
+def _paper_and_scale(claims: pd.DataFrame) -> list[str]:
+    """What the paper shows beside our scale, from the claims' ``paper`` and ``our_scale``
+    columns (each distinct statement once)."""
+    lines = []
+    for col, title in (("paper", "The paper"), ("our_scale", "Our scale against the paper's")):
+        if col in claims:
+            values = list(dict.fromkeys(str(v) for v in claims[col].dropna() if str(v).strip()))
+            if values:
+                lines.append(f"*{title}:* {markdown_escape('; '.join(values).rstrip('.'))}.")
+    return [line for pair in zip(lines, [""] * len(lines)) for line in pair]
 
 
 def write_index(out: Path) -> None:
@@ -468,7 +502,7 @@ def write_index(out: Path) -> None:
                  f"{prov['runtime_seconds']} s on {prov['device_name']} "
                  f"({prov['cpu_threads']} threads); commit {prov['git_commit'][:10]}"
                  f"{' (dirty)' if prov.get('git_dirty') else ''}.*", "",
-                 *_claim_table(claims, verdicts)]
+                 *_paper_and_scale(claims), *_claim_table(claims, verdicts)]
         if prov.get("diverged_runs"):
             lines += ["", f"**Diverged runs** (failed seeds, measured as NaN): "
                           f"{', '.join(prov['diverged_runs'])}."]
