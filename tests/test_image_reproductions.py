@@ -34,23 +34,36 @@ def _run_tiny(name: str, tmp_path: Path, shrink) -> Path:
 
 def test_mnist_study_writes_every_output(tmp_path):
     def shrink(script):
-        script.QUICK = script.Settings(epochs=2, data_limit=256, n_fid=200, inception=False)
+        script.QUICK = script.Settings(epochs={"GAN": 2, "WGAN-GP": 2}, data_limit=256,
+                                       n_fid=200, inception=False, width=8, precision="float32",
+                                       stop_at_threshold=False)
         script.BATCH = 64
 
     d = _run_tiny("mnist", tmp_path, shrink)
     table = pd.read_csv(d / "mnist.csv")
-    assert set(table.model) == {"GAN", "WGAN-GP"} and list(table.epoch.unique()) == [1, 2]
-    assert table[["gen_loss_mean", "critic_loss_mean", "fid", "kid"]].notna().all().all()
+    assert set(table.model) == {"GAN", "WGAN-GP"} and list(table.epoch.unique()) == [0, 1, 2]
+    trained = table[table.epoch > 0]
+    assert trained[["gen_loss_mean", "critic_loss_mean", "fid", "kid"]].notna().all().all()
     assert (table.fid_threshold > 0).all()
-    claims = pd.read_csv(d / "claims.csv")
-    assert len(claims) == 2
+    # compute per epoch: critic updates (5 per generator step for WGAN-GP) and wall-clock
+    wgan = trained[trained.model == "WGAN-GP"].sort_values("epoch")
+    gan = trained[trained.model == "GAN"].sort_values("epoch")
+    assert list(wgan.critic_updates) == [5 * s for s in wgan.step]
+    assert list(gan.critic_updates) == list(gan.step)
+    assert (trained.wall_time > 0).all() and wgan.wall_time.is_monotonic_increasing
+    claims = pd.read_csv(d / "claims.csv", keep_default_na=False)
+    assert len(claims) == 3 and (claims.control == "untrained").all()
+    # the untrained generators (epoch 0) are far from digits: the controls fail every claim
+    untrained = table[table.epoch == 0]
+    assert (untrained.fid > untrained.fid_threshold).all()
+    assert all(k == "0/1" for k in claims.control_seeds_holding)
     for f in ("mnist.png", "mnist.pdf", "samples_gan_seed0.gif", "samples_wgan-gp_seed0.gif",
               "grids/wgan-gp_seed0_epoch02.png"):
         assert (d / f).exists(), f
     from PIL import Image
 
     with Image.open(d / "samples_gan_seed0.gif") as gif:
-        assert gif.n_frames == 2
+        assert gif.n_frames == 3  # the untrained generator, then each epoch
 
 
 def test_critic_overfitting_writes_both_panels(tmp_path):

@@ -147,6 +147,12 @@ def test_reproduction_bad_input(capsys, tmp_path):
     blocker.write_text("")
     code, err = code_and_err(["reproduce", "figure1", "--quick", "--out", str(blocker)])
     assert code == 2 and len(err.splitlines()) == 1 and "cannot write" in err
+    out = str(tmp_path / "out")
+    code, err = code_and_err(["reproduce", "figure1", "--paper-scale", "--out", out])
+    assert code == 2 and len(err.splitlines()) == 1 and "--paper-scale" in err
+    code, err = code_and_err(["reproduce", "mnist", "--paper-scale", "--quick", "--out", out])
+    assert code == 2 and len(err.splitlines()) == 1 and "choose one" in err
+    assert not (tmp_path / "out").exists()  # refused before anything was written
 
 
 def test_staged_runs_are_reused_stage_by_stage(tmp_path, monkeypatch):

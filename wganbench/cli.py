@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--data-root", default=None,
                      help="image data folder (torchvision layout). Default: $WGANBENCH_DATA or ./data")
     rep.add_argument("--quick", action="store_true", help="a reduced run (under a minute on CPU)")
+    rep.add_argument("--paper-scale", action="store_true",
+                     help="the paper's (or study's) full settings, for a GPU (scripts that have "
+                          "them: mnist)")
     rep.add_argument("--seeds", type=int, default=None, metavar="N",
                      help="repeat training over seeds 0..N-1 (default: the script's)")
     _add_out_and_device(rep)
@@ -308,7 +311,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     failed = []
     for name in names:
         claims = reproduce(name, args.out, quick=args.quick, seeds=args.seeds, device=args.device,
-                           data_root=args.data_root)
+                           data_root=args.data_root, paper_scale=args.paper_scale)
         held = int(claims["holds"].sum())
         diverged = str(claims["runs_diverged"].iloc[0]) if len(claims) else ""
         print(f"{name}: {held}/{len(claims)} claims hold -> {args.out}/{name}/"

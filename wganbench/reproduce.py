@@ -191,15 +191,18 @@ class Reproduction:
     """What a reproduction script gets: its settings, a trainer, and writers for its outputs."""
 
     def __init__(self, name: str, out: Path, quick: bool, seeds: int, device: str,
-                 data_root: str | None = None) -> None:
+                 data_root: str | None = None, paper_scale: bool = False) -> None:
         self.name = name
         #: where image datasets live (torchvision layout); None: $WGANBENCH_DATA or ./data
         self.data_root = data_root
         self.dir = out / name
         self.quick = quick
+        #: the papers' (or the study's) full settings, for a GPU, where a script has them
+        self.paper_scale = paper_scale
         self.seeds = list(range(seeds))
         self.device = device
-        self.runs_dir = self.dir / "runs" / ("quick" if quick else "full")
+        self.runs_dir = self.dir / "runs" / ("quick" if quick else
+                                             "paper" if paper_scale else "full")
         self.claims: dict[str, Claim] = {}
         self.run_hashes: dict[str, str] = {}
         #: labels of the runs that diverged (their measurements are NaN: failed seeds)
@@ -322,6 +325,7 @@ class Reproduction:
         atomic_write_text(self.dir / "claims.csv", claims.to_csv(index=False))
         record = provenance.collect(resolve_device(self.device), extra={
             "reproduction": self.name, "quick": self.quick, "seeds": self.seeds,
+            **({"paper_scale": True} if self.paper_scale else {}),
             "runtime_seconds": round(seconds, 1), "run_config_hashes": self.run_hashes,
             "diverged_runs": self.diverged_runs})
         record.pop("seed")
@@ -331,15 +335,22 @@ class Reproduction:
 
 
 def reproduce(name: str, out: str | Path = "results", quick: bool = False, seeds: int | None = None,
-              device: str = "cpu", data_root: str | None = None) -> pd.DataFrame:
-    """Run one reproduction; returns its claims table."""
+              device: str = "cpu", data_root: str | None = None,
+              paper_scale: bool = False) -> pd.DataFrame:
+    """Run one reproduction; returns its claims table. ``paper_scale``: the papers' full
+    settings, for scripts that have them (``PAPER_SCALE = True``); others refuse it."""
     script = load_script(name)
+    if paper_scale and quick:
+        raise UserError("--paper-scale and --quick: choose one")
+    if paper_scale and not getattr(script, "PAPER_SCALE", False):
+        raise UserError(f"--paper-scale: {name} has no separate paper-scale settings (its "
+                        "docstring gives its scale against the paper's)")
     if seeds is None:
         seeds = getattr(script, "DEFAULT_SEEDS", 1)
     if not isinstance(seeds, int) or not 1 <= seeds <= MAX_SEEDS:
         raise UserError(f"--seeds {seeds!r}: must be an integer from 1 to {MAX_SEEDS}")
     out = Path(out)
-    ctx = Reproduction(name, out, quick, seeds, device, data_root)
+    ctx = Reproduction(name, out, quick, seeds, device, data_root, paper_scale)
     check_owned(out, name)
     check_writable(ctx.dir, shown_as=out)
     with lock_folder(ctx.dir, f"--out {str(ctx.dir)!r}"):
@@ -494,7 +505,8 @@ def write_index(out: Path) -> None:
                 f"*`{name}/claims.csv` or `{name}/provenance.json` is missing or damaged; "
                 f"run `wganbench reproduce {name}` again.*", ""]
             continue
-        scale = "quick (reduced) run" if prov.get("quick") else "default scale"
+        scale = ("quick (reduced) run" if prov.get("quick") else
+                 "paper scale" if prov.get("paper_scale") else "default scale")
         lines = [f"### {name}: {script.TITLE}", "",
                  f"![{name}]({name}/{name}.png)", "",
                  " ".join(script.CAPTION.split()), "",
