@@ -12,7 +12,7 @@ the ELU and softplus networks do not run as vectorised seed ensembles (our fast 
 for piecewise-linear networks), so each seed trains alone, and 5 seeds x 3 sets x 3
 nonlinearities at width 512 do not fit our budget. ``--activation`` sets both networks'
 nonlinearity (the paper's sweep varied G and D; only the critic is penalised). 1000 generator
-iterations; exact W1 on 1000 samples a side every 100. ``--quick``: width 32, 40 iterations,
+iterations; exact W1 on 1000 samples a side every 100. ``--quick``: width 32, 20 iterations,
 300 samples a side (a smoke run).
 
 Claims, per data set and seed (5 seeds), thresholds fixed before running:
@@ -42,7 +42,7 @@ PAPER = "App. D: ELU could not be trained with the penalty; softplus(2x + 2) / 2
 
 
 def config(dataset, activation, seed, quick):
-    steps, width = (40, 32) if quick else (1000, 128)
+    steps, width = (20, 32) if quick else (1000, 128)
     return TrainConfig(objective="wgan-gp", dataset=dataset, steps=steps, seed=seed, width=width,
                        activation=ACTIVATIONS[activation], log_every=max(1, steps // 20),
                        eval_every=max(1, steps // 10), eval_samples=300 if quick else 1000)

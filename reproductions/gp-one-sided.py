@@ -11,8 +11,8 @@ Settings fixed before running: WGAN-GP Alg. 1 defaults (lambda 10, Adam 1e-4 (0,
 m = 64, n_critic 5) for both arms; MLPs of width 128 (3 hidden layers on the 2-D sets, the
 report's 2 on gaussian-1d; ``gan_toy.py``'s 512 for 2 arms x 4 sets x 10 seeds does not fit
 our budget), 1000 generator iterations, exact W1 on 1000 samples a side
-at the start and the end. 10 seeds, each arm a seed ensemble. ``--quick``: width 64,
-60 iterations, 300 samples a side (a smoke run).
+at the start and the end. 10 seeds, each arm a seed ensemble. ``--quick``: width 32,
+30 iterations, 300 samples a side (a smoke run).
 
 Claims, thresholds fixed before running:
 - per data set, one test over the seeds: no significant difference between the penalties'
@@ -44,8 +44,8 @@ PAPER = "App. C: no significant difference (two-sided better in 100 of 177 compa
 
 
 def config(dataset, arm, seed, quick):
-    steps = 60 if quick else 1000
-    extra = dict(width=64, eval_samples=300) if quick else dict(width=128)
+    steps = 30 if quick else 1000
+    extra = dict(width=32, eval_samples=300) if quick else dict(width=128)
     return TrainConfig(objective="wgan-gp", dataset=dataset, steps=steps, seed=seed,
                        gp_one_sided=ARMS[arm], log_every=max(1, steps // 10), eval_every=steps,
                        **extra)

@@ -16,7 +16,7 @@ authors' ``main.py``):
 Settings fixed before running: the toy MLP with 3 hidden ReLU layers at width 128 (``gan_toy.py``
 has 512: four arms x 5 seeds at 512 do not fit our budget), 1000 generator iterations,
 evaluation (exact W1 and the critic's estimate on 1000 fresh samples a side) every 20.
-``--quick``: width 64, 100 iterations, 300 samples a side (a smoke run).
+``--quick``: width 32, 40 iterations, 300 samples a side (a smoke run).
 
 Measures per run. Instability: the relative jitter of the critic's estimate over the second
 half of training (iterations 500 to 1000, after the critic has grown into its scale),
@@ -64,7 +64,7 @@ PAPER = "§4.2: unstable with Adam (momentum) or high learning rates; RMSprop is
 
 
 def config(arm, seed, quick):
-    steps, width, every = (100, 64, 10) if quick else (1000, 128, 20)
+    steps, width, every = (40, 32, 10) if quick else (1000, 128, 20)
     extra = dict(eval_samples=300) if quick else {}
     return TrainConfig(objective="wgan-clip", dataset="8gaussians", steps=steps, width=width,
                        seed=seed, log_every=every, eval_every=every, **ARMS[arm], **extra)
