@@ -105,6 +105,8 @@ def test_claim_verdicts():
     assert section_of(["holds", "fails"]) == "Partly"
     assert section_of(["passes, no control", "fails"]) == "Not yet checked against a control"
     assert section_of(["fails", "partly"]) == "Not reproduced at this scale"
+    # a control that passes too is no evidence: such a reproduction is not reproduced
+    assert section_of(["not discriminative", "partly"]) == "Not reproduced at this scale"
     assert section_of(["holds", "holds"], smoke=True) == "Not reproduced at this scale"
 
 

@@ -422,10 +422,11 @@ def check_owned(out: Path, name: str) -> None:
 SECTIONS = (
     ("Reproduced", "every claim holds over seeds, and its control fails"),
     ("Partly", "some claims hold over seeds against their controls, others do not"),
-    ("Not yet checked against a control", "claims pass, but no control was measured (or a "
-     "control passes too), so none is counted as holding"),
-    ("Not reproduced at this scale", "no claim passes, or the committed run is a quick (smoke) "
-     "run or came from uncommitted code"),
+    ("Not yet checked against a control", "claims pass, but no control was measured, so none "
+     "is counted as holding"),
+    ("Not reproduced at this scale", "no claim holds: each fails, or passes only as its control "
+     "does too (not discriminative); or the committed run is a quick (smoke) run or came from "
+     "uncommitted code"),
 )
 
 
@@ -447,7 +448,7 @@ def section_of(verdicts: list[str], smoke: bool = False) -> str:
         return "Reproduced"
     if any(v == "holds" for v in verdicts):
         return "Partly"
-    if any(v in ("passes, no control", "not discriminative") for v in verdicts):
+    if any(v == "passes, no control" for v in verdicts):
         return "Not yet checked against a control"
     return "Not reproduced at this scale"
 
