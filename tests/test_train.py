@@ -226,3 +226,17 @@ def test_git_dirty_means_the_code_not_the_committed_results(tmp_path, monkeypatc
     assert provenance.git_state()["git_dirty"] is False
     (tmp_path / "code.py").write_text("x = 2\n")
     assert provenance.git_state()["git_dirty"] is True
+
+
+def test_sample_images_can_be_switched_off_for_intermediate_stages(tmp_path):
+    """Staged runs (bench-quality, reproductions) draw samples.png at their last stage only:
+    inside ``sample_images(False)`` a run writes no image, and the same run continued with
+    images on writes it."""
+    from wganbench.runner import sample_images
+
+    out = tmp_path / "run"
+    with sample_images(False):
+        main(["train", "--objective", "gan", "--steps", "10", "--out", str(out), *SMALL])
+    assert (out / "checkpoint.pt").exists() and not (out / "samples.png").exists()
+    assert main(["train", "--resume", "--out", str(out), "--steps", "20", "--no-progress"]) == 0
+    assert (out / "samples.png").exists()

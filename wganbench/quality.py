@@ -49,7 +49,7 @@ from wganbench.metrics.modes import sample_quality
 from wganbench.metrics.ot import exact_w1
 from wganbench.objectives import OBJECTIVES
 from wganbench.results import atomic_write_text, write_json
-from wganbench.runner import Trainer, resolve_device
+from wganbench.runner import Trainer, resolve_device, sample_images
 from wganbench.stats import summarize
 
 DEFAULT_DATASETS = ("8gaussians", "25gaussians", "swissroll", "gaussian-1d")
@@ -205,7 +205,8 @@ def bench_quality(q: QualityConfig) -> pd.DataFrame:
             else:
                 # the seeds of one row x dataset train together (a vectorised ensemble on toy
                 # data), stage by stage, each stage continuing the previous one
-                trainers = train_or_reuse_seeds([c.replace(steps=step) for c in configs])
+                with sample_images(step == stages[-1]):
+                    trainers = train_or_reuse_seeds([c.replace(steps=step) for c in configs])
             for cfg, trainer in zip(configs, trainers):
                 if step == 0:
                     metrics = evaluate(trainer, cfg.dataset)

@@ -30,7 +30,7 @@ from wganbench.errors import UserError
 from wganbench.locking import lock_file, lock_folder
 from wganbench.results import atomic_torch_save, atomic_write_text, check_writable, write_json
 from wganbench.tables import markdown_escape
-from wganbench.runner import Trainer, resolve_device, train_or_reuse
+from wganbench.runner import Trainer, resolve_device, sample_images, train_or_reuse
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "reproductions"
@@ -231,7 +231,8 @@ class Reproduction:
             run_cfg = resolve(cfg.replace(out=str(out), device=self.device, steps=steps))
             trainer = load_stage(run_cfg)
             if trainer is None:
-                trainer = train_or_reuse(run_cfg)
+                with sample_images(steps == stages[-1]):
+                    trainer = train_or_reuse(run_cfg)
                 if trainer.diverged is None:  # a diverged run's networks are no stage
                     save_stage(trainer)
             self._note_divergence(label, trainer)
@@ -250,7 +251,9 @@ class Reproduction:
                                            device=self.device, steps=steps)) for s in self.seeds]
             if all(_stage_state(c) is not None for c in configs):
                 continue
-            for trainer in train_or_reuse_seeds(configs):
+            with sample_images(steps == stages[-1]):
+                trainers = train_or_reuse_seeds(configs)
+            for trainer in trainers:
                 if trainer.diverged is None:
                     save_stage(trainer)
 

@@ -19,6 +19,8 @@ seed ensemble can pass stacked functional modules).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import csv
 import json
@@ -61,6 +63,19 @@ STREAMS = ("data", "noise", "penalty")
 #: some 15 orders of magnitude above any loss in the papers' plots, and a gradient norm past
 #: ~1.8e19 squares to infinity in float32, so such a run is on its way to inf / NaN
 DIVERGENCE_BOUND = 1e18
+_SAMPLE_IMAGES = contextvars.ContextVar("wganbench_sample_images", default=True)
+
+
+@contextlib.contextmanager
+def sample_images(enabled: bool):
+    """Whether the runs trained inside this block draw ``samples.png`` (they do by default).
+    Staged runs switch it off for every stage but the last: each stage's image would be
+    overwritten by the next one's, and drawing it costs more than a toy stage's training."""
+    token = _SAMPLE_IMAGES.set(enabled)
+    try:
+        yield
+    finally:
+        _SAMPLE_IMAGES.reset(token)
 
 #: WGAN authors' main.py: 100 critic iterations for the first 25 generator iterations and at
 #: every 500th one (paper-facts §3, "Critic schedule")
@@ -466,7 +481,7 @@ class Trainer:
             log.append(row)
         if self.step % cfg.checkpoint_every == 0 or done:
             self.save_checkpoint()
-            if self.is_main:
+            if self.is_main and _SAMPLE_IMAGES.get():
                 self._write_samples()
         return row
 
