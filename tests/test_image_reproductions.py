@@ -66,15 +66,23 @@ def test_mnist_study_writes_every_output(tmp_path):
         assert gif.n_frames == 3  # the untrained generator, then each epoch
 
 
-def test_critic_overfitting_writes_both_panels(tmp_path):
+def test_critic_overfitting_writes_both_panels_and_the_held_out_control(tmp_path):
     def shrink(script):
-        script.QUICK = (4, 2)
+        script.QUICK = script.Settings(steps=4, every=2, width=8, precision="float32")
+        script.SUBSET = 100
 
     d = _run_tiny("critic-overfitting", tmp_path, shrink)
     table = pd.read_csv(d / "critic-overfitting.csv")
     assert set(table.method) == {"WGAN-GP", "WGAN-clip"} and sorted(table.step.unique()) == [2, 4]
-    assert table[["neg_loss_train", "neg_loss_val", "gap"]].notna().all().all()
-    assert (d / "critic-overfitting.png").exists() and (d / "claims.csv").exists()
+    cols = ["neg_loss_train", "neg_loss_heldout", "neg_loss_val", "z_fit", "gap_heldout"]
+    assert table[cols].notna().all().all()
+    claims = pd.read_csv(d / "claims.csv")
+    overfit = claims[claims.claim.str.contains("overfits")]
+    assert len(overfit) == 2  # one per arm
+    assert all(c.split(";")[0] == "untrained" for c in overfit.control)
+    onset = pd.read_csv(d / "onset.csv")
+    assert set(onset.method) == {"WGAN-GP", "WGAN-clip"}
+    assert (d / "critic-overfitting.png").exists()
 
 
 @pytest.mark.slow

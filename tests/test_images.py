@@ -128,6 +128,28 @@ def test_64x64_models_train_on_an_image_folder(tmp_path, objective, model):
     assert load_checkpoint(out / "checkpoint.pt")["step"] == 2
 
 
+def test_held_out_digits_are_the_training_splits_untrained_rest(fake_mnist):
+    """WGAN-GP Fig 5b's control: digits of the training split that a --data-limit run never
+    reads, the same for the same seed, and a one-line error when the split is too small."""
+    from wganbench.data.images import held_out, load_images
+    from wganbench.errors import UserError
+
+    opts = DataOptions(root=str(fake_mnist), limit=100, seed=3)
+    trained = load_images("mnist", opts).flatten(1)
+    rest = held_out("mnist", opts, 200).flatten(1)
+    assert rest.shape[0] == 200 and torch.equal(rest, held_out("mnist", opts, 200).flatten(1))
+    every = load_images("mnist", DataOptions(root=str(fake_mnist))).flatten(1)
+    index = {tuple(x.tolist()): i for i, x in enumerate(every)}  # the fake digits are distinct
+    assert len(index) == len(every)
+    taken = {index[tuple(x.tolist())] for x in trained}
+    kept = {index[tuple(x.tolist())] for x in rest}
+    assert len(taken) == 100 and len(kept) == 200 and not taken & kept
+    other_seed = held_out("mnist", DataOptions(root=str(fake_mnist), limit=100, seed=4), 200)
+    assert not torch.equal(other_seed.flatten(1), rest)
+    with pytest.raises(UserError, match="--data-limit 100"):
+        held_out("mnist", opts, len(every))
+
+
 def test_image_sampler_resumes_exactly(tmp_path, fake_mnist):
     """4 iterations in one go equal 2 + resume 2 (the epoch permutation is in the checkpoint)."""
     kw = dict(objective="wgan-gp", dataset="mnist", data_root=str(fake_mnist), batch_size=64,

@@ -107,13 +107,31 @@ class TensorImageSampler(ShuffledSampler):
         return self.images[idx]
 
 
+def _permutation(n: int, seed: int) -> torch.Tensor:
+    """The seeded order from which :func:`_subset` and :func:`held_out` take their items."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(10_007 + seed))
+
+
 def _subset(images: torch.Tensor, opts: DataOptions) -> torch.Tensor:
     """A random subset of ``opts.limit`` items (WGAN-GP Fig 5b's 1000-digit MNIST subset),
     drawn from the run seed so that it is the same on every rank and after a resume."""
     if opts.limit is None or opts.limit >= len(images):
         return images
-    g = torch.Generator().manual_seed(10_007 + opts.seed)
-    return images[torch.randperm(len(images), generator=g)[:opts.limit]]
+    return images[_permutation(len(images), opts.seed)[:opts.limit]]
+
+
+def held_out(name: str, opts: DataOptions, n: int) -> torch.Tensor:
+    """``n`` uint8 items of the same split that the run with ``opts`` (a subset: ``opts.limit``)
+    never trains on: the next ``n`` of :func:`_subset`'s seeded order. Against them a critic's
+    fit to its training items is told apart from an offset between splits (WGAN-GP Fig 5b
+    compares with the test split)."""
+    if opts.limit is None:
+        raise ValueError("held_out: the run trains on every item (no --data-limit)")
+    data = _load_split(name, opts)
+    if opts.limit + n > len(data):
+        raise UserError(f"--data-limit {opts.limit}: {n} held-out items need at most "
+                        f"{len(data) - n} of the {len(data)} training items")
+    return data[_permutation(len(data), opts.seed)[opts.limit:opts.limit + n]]
 
 
 def _missing(cls_name: str, folder: Path, root: Path) -> UserError:
@@ -178,15 +196,18 @@ def _cifar10(opts: DataOptions) -> torch.Tensor:
 _LOADERS = {"mnist": _mnist, "cifar10": _cifar10}
 
 
-def load_images(name: str, opts: DataOptions) -> torch.Tensor:
-    """The uint8 images (N, C, H, W) of a dataset's split, subset applied."""
+def _load_split(name: str, opts: DataOptions) -> torch.Tensor:
     if opts.split not in SPLITS:
         raise UserError(f"--split {opts.split!r}: choose from {', '.join(SPLITS)}")
     try:
-        data = _LOADERS[name](opts)
+        return _LOADERS[name](opts).contiguous()
     except OSError as e:
         raise UserError(f"cannot read {name} under {str(data_root(opts))!r}: {e}") from None
-    return _subset(data.contiguous(), opts)
+
+
+def load_images(name: str, opts: DataOptions) -> torch.Tensor:
+    """The uint8 images (N, C, H, W) of a dataset's split, subset applied."""
+    return _subset(_load_split(name, opts), opts)
 
 
 class ImageFolderSampler(ShuffledSampler):
