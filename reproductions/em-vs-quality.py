@@ -45,6 +45,7 @@ from scipy.stats import spearmanr
 
 from wganbench.config import TrainConfig
 from wganbench.plotting import plt
+from wganbench.stats import spearman_permutation_p
 
 TITLE = "Critic estimate vs sample quality over training (WGAN Figs 3, 4, toy data)"
 CAPTION = """Over training on 8 Gaussians, each arm's critic estimate (solid) against the exact
@@ -80,18 +81,8 @@ def config(key, seed, quick):
 
 
 def permutation_p(x, y, seed: int) -> float:
-    """One-sided p-value of a positive Spearman correlation of ``x`` and ``y`` against the null
-    of no association (``y`` permuted), with the +1 correction of an exact test."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if len(x) < 3 or not (np.isfinite(x).all() and np.isfinite(y).all()):
-        return float("nan")
-    rx, ry = pd.Series(x).rank().to_numpy(), pd.Series(y).rank().to_numpy()
-    observed = spearmanr(x, y).statistic
-    rng = np.random.default_rng(seed)
-    perms = np.argsort(rng.random((PERMUTATIONS, len(y))), axis=1)
-    rxc, ryc = rx - rx.mean(), ry[perms] - ry.mean()
-    null = ryc @ rxc / (np.linalg.norm(rxc) * np.linalg.norm(ryc, axis=1))
-    return float((1 + np.sum(null >= observed - 1e-12)) / (1 + PERMUTATIONS))
+    """:func:`wganbench.stats.spearman_permutation_p` with this script's permutations."""
+    return spearman_permutation_p(x, y, seed, PERMUTATIONS)
 
 
 def statistics(estimate, w1, seed) -> dict[str, float]:

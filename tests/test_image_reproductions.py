@@ -85,6 +85,43 @@ def test_critic_overfitting_writes_both_panels_and_the_held_out_control(tmp_path
     assert (d / "critic-overfitting.png").exists()
 
 
+def test_wgan_curves_writes_every_setup_and_its_controls(tmp_path):
+    def shrink(script):
+        script.QUICK = script.Settings(steps=6, every=2, width=8, precision="float32", n_fid=120)
+        script.SETUPS["MLP G"]["gen_width"] = 16
+        script.SETUPS["MLP G, MLP D"]["width"] = 16
+        script.WGAN = dict(objective="wgan-clip")  # no 100-step bursts (tested in test_train)
+
+    d = _run_tiny("wgan-curves", tmp_path, shrink)
+    table = pd.read_csv(d / "wgan-curves.csv")
+    assert table.groupby(["setup", "kind"]).size().to_dict() == {
+        (setup, kind): 4 for setup in ("DCGAN", "MLP G", "MLP G, MLP D") for kind in ("WGAN", "GAN")}
+    assert table[["fid", "estimate", "estimate_untrained"]].notna().all().all()
+    step0 = table[table.step == 0]
+    assert (step0.estimate == step0.estimate_untrained).all()  # the untrained critic itself
+    claims = pd.read_csv(d / "claims.csv")
+    assert len(claims) == 3 * 2 + 2
+    assert claims.control.str.len().gt(0).all()
+    learning = claims[claims.claim.str.contains("levels follow")]
+    assert all(c.split(";")[0] == "untrained" for c in learning.control)
+    assert (d / "wgan-curves.png").exists() and (d / "training_estimate.csv").exists()
+
+
+def test_gp_convergence_writes_every_arm_against_iterations_and_time(tmp_path):
+    def shrink(script):
+        script.QUICK = script.Settings(steps=4, every=2, width=8, precision="float32", n_fid=120)
+
+    d = _run_tiny("gp-convergence", tmp_path, shrink)
+    table = pd.read_csv(d / "gp-convergence.csv")
+    assert table.groupby("arm").step.apply(list).to_dict() == {arm: [0, 2, 4] for arm in (
+        "Weight clipping", "Gradient penalty (RMSprop)", "Gradient penalty (Adam)", "DCGAN")}
+    assert table[["fid", "score", "wall_time"]].notna().all().all()
+    assert (table[table.step == 0].wall_time == 0).all() and (table[table.step > 0].wall_time > 0).all()
+    claims = pd.read_csv(d / "claims.csv")
+    assert len(claims) == 4 and claims.control.str.contains("null").all()
+    assert (d / "gp-convergence.png").exists()
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not (REAL_MNIST / "MNIST").is_dir(), reason="real MNIST not at ../shared/data")
 def test_mnist_quick_on_real_mnist_under_ten_minutes(tmp_path, run_cli):

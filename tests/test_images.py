@@ -128,6 +128,28 @@ def test_64x64_models_train_on_an_image_folder(tmp_path, objective, model):
     assert load_checkpoint(out / "checkpoint.pt")["step"] == 2
 
 
+def test_gen_width_sizes_the_generator_alone_and_leaves_old_hashes(fake_mnist):
+    """WGAN Fig 3's MLP_512 generator with a DCGAN critic of its own width; an unset gen_width
+    is left out of the configuration hash, so earlier runs keep theirs."""
+    import hashlib
+
+    from wganbench.config import NON_SEMANTIC_FIELDS, config_hash, resolve
+    from wganbench.runner import build_parts
+
+    cfg = resolve(TrainConfig(objective="wgan-clip", dataset="mnist", data_root=str(fake_mnist),
+                              generator="wgan-mlp", gen_width=24, critic="mnist-dcgan", width=8,
+                              device="cpu"))
+    parts = build_parts(cfg, torch.device("cpu"))
+    assert parts.generator.net[0].out_features == 24
+    assert max(m.out_channels for m in parts.critic.modules() if isinstance(m, nn.Conv2d)) == 32
+    plain = cfg.replace(gen_width=None)
+    d = {k: v for k, v in plain.to_dict().items()
+         if k not in NON_SEMANTIC_FIELDS + ("seed", "gen_width", "activation")}
+    assert config_hash(plain) == hashlib.sha256(
+        json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+    assert config_hash(cfg) != config_hash(plain)
+
+
 def test_held_out_digits_are_the_training_splits_untrained_rest(fake_mnist):
     """WGAN-GP Fig 5b's control: digits of the training split that a --data-limit run never
     reads, the same for the same seed, and a one-line error when the split is too small."""

@@ -60,6 +60,9 @@ class TrainConfig:
     generator: str | None = _f(None, "generator model", per_dataset=True, choices=MODELS.names)
     critic: str | None = _f(None, "critic model", per_dataset=True, choices=MODELS.names)
     width: int | None = _f(None, "hidden units per MLP layer", per_dataset=True)
+    gen_width: int | None = _f(None, "the generator's width when it differs from the critic's "
+                                     "(WGAN Fig 3: an MLP generator of 512 with a DCGAN critic); "
+                                     "default: --width")
     depth: int | None = _f(None, "hidden layers per MLP", per_dataset=True)
     activation: str = _f("relu", "hidden nonlinearity of the toy MLPs: relu (gan_toy.py), elu or "
                                  "softplus2 = softplus(2x + 2)/2 - 1 (WGAN-GP App. D)",
@@ -137,7 +140,7 @@ STEP_IMPLS = ("fast", "reference")
 
 #: fields added after runs were cached: at this value they leave the hash out, so that the runs
 #: (and reproduction stages) made before the field existed keep their hash
-HASH_NEUTRAL_DEFAULTS = {"activation": "relu"}
+HASH_NEUTRAL_DEFAULTS = {"activation": "relu", "gen_width": None}
 
 
 def config_hash(cfg: TrainConfig) -> str:
@@ -222,7 +225,7 @@ def _is_num(v: Any) -> bool:
 #: instead of after allocating or looping for hours. eval_samples: the exact W1 solves an
 #: n x n transport problem (8 n^2 bytes of costs: 3.2 GB at 20,000)
 INT_LIMITS = {"steps": 10**9, "batch_size": 2**20, "log_every": 10**9, "eval_every": 10**9,
-              "checkpoint_every": 10**9, "width": 2**16, "latent_dim": 2**16,
+              "checkpoint_every": 10**9, "width": 2**16, "gen_width": 2**16, "latent_dim": 2**16,
               "gen_batch_multiple": 1024, "n_critic": 10**4, "depth": 1000,
               "eval_critic_steps": 10**6, "eval_samples": 20_000, "seed": 2**63 - 1,
               "data_limit": 10**9}
@@ -241,6 +244,8 @@ def _validate(c: TrainConfig) -> None:
         _int_in(c, name, 1)
     for name in ("seed", "depth", "eval_critic_steps"):
         _int_in(c, name, 0)
+    if c.gen_width is not None:
+        _int_in(c, "gen_width", 1)
     _int_in(c, "eval_samples", 2)
     _require(_is_num(c.lr) and c.lr > 0, "lr", c.lr, "must be a finite number > 0")
     if c.betas is not None:

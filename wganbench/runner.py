@@ -145,7 +145,8 @@ def build_parts(cfg: TrainConfig, device: torch.device) -> Parts:
     ctx = dict(data_shape=dataset.shape, latent_dim=cfg.latent_dim, width=cfg.width,
                depth=cfg.depth, lipschitz=cfg.lipschitz, value_range=dataset.value_range,
                activation=cfg.activation)
-    generator = build_model(cfg.generator, ModelContext("generator", **ctx)).to(device)
+    generator = build_model(cfg.generator, ModelContext(
+        "generator", **{**ctx, "width": cfg.gen_width or cfg.width})).to(device)
     objective = Objective.from_config(cfg)
     critic = objective.lipschitz.prepare_critic(
         build_model(cfg.critic, ModelContext("critic", **ctx)).to(device))

@@ -1,4 +1,5 @@
-"""Uncertainty over seeds: mean, standard deviation and a bootstrap confidence interval."""
+"""Uncertainty over seeds: mean, standard deviation and a bootstrap confidence interval; and a
+permutation test of a rank correlation (does one curve rise and fall with another?)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,24 @@ def summarize(df: pd.DataFrame, by: Sequence[str], values: Sequence[str],
             row[f"{col}_ci_low"], row[f"{col}_ci_high"] = low, high
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+#: permutations of the rank-correlation test, fixed before any run
+PERMUTATIONS = 10_000
+
+
+def spearman_permutation_p(x: Sequence[float], y: Sequence[float], seed: int,
+                           permutations: int = PERMUTATIONS) -> float:
+    """One-sided p-value of a positive Spearman correlation of ``x`` and ``y`` against the null
+    of no association (``y`` permuted ``permutations`` times, from ``seed``), with the +1
+    correction of an exact test; NaN with fewer than 3 points or a non-finite value."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) < 3 or not (np.isfinite(x).all() and np.isfinite(y).all()):
+        return float("nan")
+    rx, ry = pd.Series(x).rank().to_numpy(), pd.Series(y).rank().to_numpy()
+    observed = scipy.stats.spearmanr(x, y).statistic
+    rng = np.random.default_rng(seed)
+    perms = np.argsort(rng.random((permutations, len(y))), axis=1)
+    rxc, ryc = rx - rx.mean(), ry[perms] - ry.mean()
+    null = ryc @ rxc / (np.linalg.norm(rxc) * np.linalg.norm(ryc, axis=1))
+    return float((1 + np.sum(null >= observed - 1e-12)) / (1 + permutations))

@@ -346,8 +346,8 @@ def load_run_generator(run_dir: str | Path, device: str = "cpu"):
     state = load_checkpoint(run_dir / CHECKPOINT, device)
     torch.manual_seed(0)
     g = build_model(cfg.generator, ModelContext(
-        "generator", data.shape, cfg.latent_dim, cfg.width, cfg.depth, cfg.lipschitz,
-        data.value_range, cfg.activation)).to(device)
+        "generator", data.shape, cfg.latent_dim, cfg.gen_width or cfg.width, cfg.depth,
+        cfg.lipschitz, data.value_range, cfg.activation)).to(device)
     try:
         g.load_state_dict(state["generator"])
     except (KeyError, RuntimeError) as e:
