@@ -44,6 +44,9 @@ Scale, fixed before running from a budget of about an hour for six arms and 2 se
 ``steps`` generator iterations against the paper's 600,000 on LSUN). ``--paper-scale``: DIM 64,
 float32, 100,000 iterations (MNIST needs fewer than LSUN; the paper's count is for LSUN).
 ``--quick``: a smoke run whose claims are not expected to hold.
+Cost basis (``results/throughput.csv``, MNIST at batch 50, DIM 64, 2 threads: weight clipping
+1.56 it/s, GAN 5.64 it/s; DIM 32 about 3.5x fewer FLOPs): about 20 min per seed for the six
+arms, with ``main.py``'s 100-step critic bursts, plus FID at 20 stages.
 """
 
 from __future__ import annotations
