@@ -93,6 +93,8 @@ def test_table_columns_and_where(tmp_path, capsys):
     header = out.splitlines()[0]
     assert header.count("|") == 3 and "model" in header and "extra" not in header
     assert "6 ± 1" in out and "7 ± 1" in out and "5 ± 1" not in out  # row phase=x left out
+    assert main(["table", str(path), "--columns", "model", "fid", "--caption", ""]) == 0
+    assert "| model | fid |\n" in capsys.readouterr().out  # fid_mean, named without _mean
     assert main(["table", str(path), "--columns", "nope"]) == 2
     assert "--columns 'nope'" in capsys.readouterr().err
     assert main(["table", str(path), "--where", "phase"]) == 2

@@ -20,8 +20,10 @@ import pandas as pd
 from wganbench.errors import UserError, first_line
 
 FORMATS = ("markdown", "latex", "csv")
-_LOWER_IS_BETTER = re.compile(r"(fid|kid|w1|error|loss|time|seconds|memory|distance)", re.I)
-_HIGHER_IS_BETTER = re.compile(r"(^is$|inception|throughput|per_s|it_s|ratio|speedup|holds)", re.I)
+_LOWER_IS_BETTER = re.compile(r"(fid|kid|w1|error|loss|time|seconds|memory|distance|reverse_kl)",
+                              re.I)
+_HIGHER_IS_BETTER = re.compile(r"(^is$|inception|throughput|per_s|it_s|ratio|speedup|holds|"
+                               r"modes_covered|high_quality)", re.I)
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
                   "^": r"\textasciicircum{}"}
@@ -141,7 +143,8 @@ def render(df: pd.DataFrame, fmt: str, caption: str = "",
 def select(df: pd.DataFrame, columns: list[str] | None = None,
            where: list[str] | None = None) -> pd.DataFrame:
     """Rows whose ``COL=VALUE`` conditions all hold (values compared as text), then the named
-    columns in that order (a ``<x>_mean`` column brings its ``_ci_low``/``_ci_high`` along)."""
+    columns in that order (a ``<x>_mean`` column brings its ``_ci_low``/``_ci_high`` along; a
+    summarised measure may be named without its suffix: ``w1`` for ``w1_mean``)."""
     for cond in where or []:
         col, sep, value = cond.partition("=")
         if not sep or col not in df.columns:
@@ -149,6 +152,8 @@ def select(df: pd.DataFrame, columns: list[str] | None = None,
                             f"({', '.join(df.columns)})")
         df = df[df[col].astype(str) == value]
     if columns:
+        columns = [c if c in df.columns or f"{c}_mean" not in df.columns else f"{c}_mean"
+                   for c in columns]
         unknown = [c for c in columns if c not in df.columns]
         if unknown:
             raise UserError(f"--columns {unknown[0]!r} is not a column of the CSV; choose from "
