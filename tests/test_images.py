@@ -170,6 +170,13 @@ def test_held_out_digits_are_the_training_splits_untrained_rest(fake_mnist):
     assert not torch.equal(other_seed.flatten(1), rest)
     with pytest.raises(UserError, match="--data-limit 100"):
         held_out("mnist", opts, len(every))
+    from wganbench.config import resolve
+    from wganbench.runner import Trainer  # a run with that limit and seed trains on `trained`
+
+    run = Trainer(resolve(TrainConfig(objective="wgan-gp", dataset="mnist", data_root=str(fake_mnist),
+                              data_limit=100, seed=3, width=8, device="cpu",
+                              out=str(fake_mnist / "unused"))))
+    assert torch.equal(run.sampler.images.flatten(1), trained)
 
 
 def test_image_sampler_resumes_exactly(tmp_path, fake_mnist):
