@@ -1,5 +1,7 @@
 """bench-quality at a reduced budget: files, columns, seeds, the declared final step."""
 
+import datetime
+import json
 import math
 
 import pandas as pd
@@ -48,6 +50,9 @@ def test_bench_quality_over_training_two_seeds_and_its_tables(tmp_path, capsys):
     assert (times.seeds_reaching <= 2).all()
     for name in ("provenance.json", "quality.png", "quality.pdf"):
         assert (out / name).stat().st_size > 0, name
+    prov = json.loads((out / "provenance.json").read_text())
+    started = datetime.datetime.fromisoformat(prov["start_time"])  # when the command began
+    assert prov["runtime_s"] > 0 and started.timestamp() < (out / "quality.csv").stat().st_mtime
 
     capsys.readouterr()
     assert main(["table", str(out / "quality.csv"), "--format", "latex", "--where", "step=40"]) == 0

@@ -31,7 +31,9 @@ column says so) instead of the exact W1.
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,6 +181,8 @@ def evaluate(trainer, dataset: str) -> dict[str, Any]:
 
 
 def bench_quality(q: QualityConfig) -> pd.DataFrame:
+    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
     if not 1 <= q.seeds <= 1000:
         raise UserError(f"--seeds {q.seeds}: must be an integer from 1 to 1000")
     if not 1 <= q.steps <= 10**9:
@@ -240,7 +244,9 @@ def bench_quality(q: QualityConfig) -> pd.DataFrame:
         "eval_samples": groups[0][0].eval_samples,
         "interval": "95% percentile bootstrap of the mean over seeds (10,000 resamples, seed 0)",
         "wall_time": "one ensemble per row x dataset; wall_time_per_run = ensemble / seeds",
-        "rows": {label: ROWS[label].source for label in q.objectives}})
+        "rows": {label: ROWS[label].source for label in q.objectives},
+        # this invocation's training and evaluation; runs reused from OUT/quality/ cost nothing
+        "start_time": started, "runtime_s": round(time.perf_counter() - t0, 1)})
     key = ["row", "dataset", "step"]
     summary = summarize(runs, key, SUMMARY_VALUES)
     meta = runs.groupby(key, sort=False).agg(
