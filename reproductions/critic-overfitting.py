@@ -94,14 +94,8 @@ PAPER_SETTINGS = Settings(steps=20_000, every=200, width=64, precision="float32"
 QUICK = Settings(steps=200, every=20, width=16, precision="float32")
 
 
-def settings(ctx) -> Settings:
-    if ctx.quick:
-        return QUICK
-    return PAPER_SETTINGS if getattr(ctx, "paper_scale", False) else FULL
-
-
 def run(ctx):
-    s = settings(ctx)
+    s = ctx.scale(FULL, QUICK, PAPER_SETTINGS)
     scale = f"{s.steps} iterations, DIM {s.width}, {s.precision}"
     val = load_images("mnist", DataOptions(root=ctx.data_root, split="test"))[:SUBSET]
     rows, controls = [], {}

@@ -94,16 +94,10 @@ QUICK = Settings(epochs={"GAN": 2, "WGAN-GP": 2}, data_limit=2_560, n_fid=2_000,
                  inception=False, width=16, precision="float32")
 
 
-def settings(ctx) -> Settings:
-    if ctx.quick:
-        return QUICK
-    return PAPER if getattr(ctx, "paper_scale", False) else FULL
-
-
 def run(ctx):
     from wganbench.metrics.fidelity import MetricOptions, compute_metrics, real_images
 
-    s = settings(ctx)
+    s = ctx.scale(FULL, QUICK, PAPER)
     real = real_images("mnist", "test", s.n_fid, ctx.data_root)
     domain = MetricOptions(metrics=("fid", "kid", "is"), n_fake=s.n_fid, n_real=s.n_fid,
                            extractor="mnist-lenet", kid_subset_size=min(1000, s.n_fid))

@@ -101,12 +101,6 @@ PAPER_SETTINGS = Settings(steps=100_000, every=2000, width=64, precision="float3
 QUICK = Settings(steps=60, every=20, width=8, precision="float32", n_fid=500)
 
 
-def settings(ctx) -> Settings:
-    if ctx.quick:
-        return QUICK
-    return PAPER_SETTINGS if getattr(ctx, "paper_scale", False) else FULL
-
-
 def config(ctx, s: Settings, setup: str, kind: str, seed: int) -> TrainConfig:
     recipe = dict(WGAN if kind == "WGAN" else GAN)
     if kind == "WGAN" and setup == FAILING:
@@ -120,7 +114,7 @@ def config(ctx, s: Settings, setup: str, kind: str, seed: int) -> TrainConfig:
 def run(ctx):
     from wganbench.metrics.fidelity import MetricOptions, compute_metrics, real_images
 
-    s = settings(ctx)
+    s = ctx.scale(FULL, QUICK, PAPER_SETTINGS)
     scale = f"{s.steps:,} iterations on MNIST, DIM {s.width}, {s.precision}; the paper: 600k on LSUN"
     test = real_images("mnist", "test", s.n_fid, ctx.data_root)
     fid_opts = MetricOptions(metrics=("fid",), n_fake=s.n_fid, n_real=s.n_fid,

@@ -271,6 +271,11 @@ class Reproduction:
             self._note_divergence(label(s), t)
         return trainers
 
+    def scale(self, full: Any, quick: Any, paper: Any) -> Any:
+        """The settings of this run's scale: ``quick`` under ``--quick``, ``paper`` under
+        ``--paper-scale`` (scripts with ``PAPER_SCALE = True``), else ``full``."""
+        return quick if self.quick else paper if self.paper_scale else full
+
     def untrained(self, cfg: TrainConfig) -> Trainer:
         """The control every claim gets: a :class:`Trainer` holding ``cfg``'s networks as
         initialised from its seed (the trained run's own starting point), clamped once where
