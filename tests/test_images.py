@@ -267,10 +267,19 @@ def stripped_torchscript(tmp_path_factory) -> Path:
     return make_torchscript_inception(tmp_path_factory.mktemp("ts") / "stripped.pt", stripped=True)
 
 
-def test_torchscript_conversion_matches_and_marks_is_unavailable(stripped_torchscript, tmp_path,
+@pytest.fixture(scope="module")
+def converted_weights(stripped_torchscript, tmp_path_factory):
+    """The stripped TorchScript converted once by ``wganbench fid-weights`` (the CLI a user
+    runs): (weights path, the command's result). Shared by the tests that use the weights."""
+    from conftest import run_cli
+
+    dest = tmp_path_factory.mktemp("w") / "inception.pth"
+    return dest, run_cli("fid-weights", "--from", str(stripped_torchscript), "--to", str(dest))
+
+
+def test_torchscript_conversion_matches_and_marks_is_unavailable(converted_weights, tmp_path,
                                                                  fake_mnist, run_cli):
-    dest = tmp_path / "w" / "inception.pth"
-    r = run_cli("fid-weights", "--from", str(stripped_torchscript), "--to", str(dest))
+    dest, r = converted_weights
     assert r.returncode == 0, r.stderr
     card = json.loads(dest.with_suffix(".json").read_text())
     assert card["has_classifier"] is False and card["max_relative_error"] <= 1e-5
@@ -286,10 +295,9 @@ def test_torchscript_conversion_matches_and_marks_is_unavailable(stripped_torchs
     assert "IS unavailable" in row.note and row.weights_sha256 == card["weights_sha256"]
 
 
-def test_inception_fid_on_a_fake_cifar_run(stripped_torchscript, tmp_path, fake_cifar, run_cli):
-    dest = tmp_path / "inception.pth"
-    assert run_cli("fid-weights", "--from", str(stripped_torchscript), "--to",
-                   str(dest)).returncode == 0
+def test_inception_fid_on_a_fake_cifar_run(converted_weights, tmp_path, fake_cifar, run_cli):
+    dest, conversion = converted_weights
+    assert conversion.returncode == 0, conversion.stderr
     out = _train(tmp_path, objective="wgan-gp", dataset="cifar10", data_root=str(fake_cifar))
     r = run_cli("fid", str(out), "--n-fake", "12", "--n-real", "12", "--kid-subset-size", "6",
                 "--metrics", "fid", "kid", "--data-root", str(fake_cifar),

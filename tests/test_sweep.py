@@ -60,7 +60,7 @@ def _env() -> dict[str, str]:
 
 
 def test_local_sweep_killed_and_restarted_loses_and_repeats_nothing(tmp_path):
-    steps = 400
+    steps = 200
     path = _write(tmp_path, "local", [0, 1], steps)
     runs = tmp_path / "sw" / "runs"
     proc = subprocess.Popen(_sweep_cmd(path), env=_env(), start_new_session=True,

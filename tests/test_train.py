@@ -118,7 +118,8 @@ def _train_proc(*args):
 
 @pytest.mark.parametrize("dataset", ["8gaussians", "25gaussians"])
 def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path, dataset):
-    common = ["--objective", "wgan-gp", "--dataset", dataset, "--steps", "300", "--seed", "1",
+    steps = 150  # the kill lands after the first checkpoint (step 20), well before the end
+    common = ["--objective", "wgan-gp", "--dataset", dataset, "--steps", str(steps), "--seed", "1",
               "--checkpoint-every", "20", "--width", "128", "--log-every", "5",
               "--eval-every", "50", "--eval-samples", "200", "--no-progress"]
     killed = tmp_path / "killed"
@@ -131,7 +132,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path, dataset):
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
     step_at_kill = load_checkpoint(killed / "checkpoint.pt")["step"]
-    assert 0 < step_at_kill < 300
+    assert 0 < step_at_kill < steps
 
     resumed = subprocess.run([sys.executable, "-m", "wganbench", "train", "--resume", "--out",
                               str(killed), "--no-progress"], capture_output=True, text=True, cwd=ROOT)
@@ -142,7 +143,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path, dataset):
 
     a = load_checkpoint(killed / "checkpoint.pt")
     b = load_checkpoint(straight / "checkpoint.pt")
-    assert a["step"] == b["step"] == 300
+    assert a["step"] == b["step"] == steps
     for net in ("generator", "critic"):
         for name in b[net]:
             assert torch.equal(a[net][name], b[net][name]), (net, name)
