@@ -188,6 +188,44 @@ def test_staged_runs_are_reused_stage_by_stage(tmp_path, monkeypatch):
             torch.testing.assert_close(p, q, rtol=0, atol=0)
 
 
+def test_a_stage_read_back_keeps_its_counters(tmp_path):
+    """A stage read back from disk carries the critic updates and training wall-clock it had
+    when trained (gp-convergence plots and compares FID against that wall-clock); a stage kept
+    without them takes them from the run's metrics.csv, and without a logged row there the
+    time reads as unknown (NaN), never as zero seconds."""
+    import torch
+
+    from wganbench import reproduce
+    from wganbench.config import TrainConfig
+
+    cfg = TrainConfig(objective="wgan-gp", dataset="gaussian-1d", width=16, steps=4,
+                      log_every=2, eval_every=4, progress=False)
+    ctx = reproduce.Reproduction("gaussian-1d", tmp_path, quick=True, seeds=1, device="cpu")
+    trained = [(t.critic_steps, t.wall_time) for t in ctx.train_stages("run", cfg, [2, 4, 5])]
+    assert [c for c, _ in trained] == [10, 20, 25] and 0 < trained[0][1] < trained[1][1]
+
+    ctx = reproduce.Reproduction("gaussian-1d", tmp_path, quick=True, seeds=1, device="cpu")
+    assert [(t.critic_steps, t.wall_time) for t in ctx.train_stages("run", cfg, [2, 4, 5])] == trained
+
+    run = tmp_path / "gaussian-1d" / "runs" / "quick" / "run"
+    for step in (2, 4, 5):  # as kept before save_stage stored the counters
+        path = run / "stages" / f"step{step}.pt"
+        state = torch.load(path, weights_only=True)
+        del state["critic_steps"], state["wall_time"]
+        torch.save(state, path)
+
+    def read(step):
+        t = reproduce.load_stage(reproduce.resolve(cfg.replace(out=str(run), device="cpu",
+                                                               steps=step)))
+        return t.critic_steps, t.wall_time
+
+    assert [read(step) for step in (2, 4, 5)] == [
+        (c, pytest.approx(w, abs=1e-4)) for c, w in trained]  # metrics.csv rounds to 0.1 ms
+    (run / "metrics.csv").unlink()
+    critic_steps, wall_time = read(4)
+    assert critic_steps == -1 and math.isnan(wall_time)
+
+
 def test_em_vs_quality_permutation_test():
     """The one-sided permutation p-value of em-vs-quality: small for a monotone relation, near
     1 for a reversed one, uniform-ish for noise, NaN for too few points."""

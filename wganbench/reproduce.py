@@ -156,8 +156,10 @@ def _stage_path(cfg: TrainConfig) -> Path:
 
 def save_stage(trainer: Trainer) -> None:
     """Keep the networks of ``trainer`` (at step ``trainer.cfg.steps``) for :func:`load_stage`:
-    weights and buffers only, no optimiser state (a stage is read, never trained on)."""
+    weights and buffers only, no optimiser state (a stage is read, never trained on), with the
+    run's counters there (critic updates, training wall-clock), which scripts read off a stage."""
     state = {"config_hash": config_hash(trainer.cfg), "seed": trainer.cfg.seed, "step": trainer.step,
+             "critic_steps": trainer.critic_steps, "wall_time": trainer.wall_time,
              "generator": trainer.generator.state_dict(), "critic": trainer.critic.state_dict()}
     path = _stage_path(trainer.cfg)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,7 +186,22 @@ def load_stage(cfg: TrainConfig) -> Trainer | None:
     trainer.generator.load_state_dict(state["generator"])
     trainer.critic.load_state_dict(state["critic"])
     trainer.step = state["step"]
+    counters = state if "wall_time" in state else _logged_counters(cfg)
+    trainer.critic_steps = int(counters["critic_steps"])
+    trainer.wall_time = float(counters["wall_time"])
     return trainer
+
+
+def _logged_counters(cfg: TrainConfig) -> dict[str, float]:
+    """Critic updates and training wall-clock at step ``cfg.steps`` from the run's
+    ``metrics.csv``, for stages kept before :func:`save_stage` stored them (NaN where the step
+    was not logged: an unknown time must not read as zero seconds)."""
+    path = Path(cfg.out) / "metrics.csv"
+    rows = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["step"])
+    rows = rows[rows.step == cfg.steps]
+    if rows.empty or not {"critic_steps", "wall_time"} <= set(rows.columns):
+        return {"critic_steps": -1, "wall_time": math.nan}
+    return rows.iloc[-1][["critic_steps", "wall_time"]].to_dict()
 
 
 class Reproduction:
